@@ -1,0 +1,181 @@
+// xxHash64 (XXH64), our own implementation, bit-exact with the reference C library that Envoy
+// links (Envoy's HashUtil::xxHash64(input, seed) is XXH64(data, len, seed)). Used on the data
+// path for hash-policy request hashes and at LB build time for ring hash / maglev tables, so
+// the same key lands on the same host as it would in Envoy.
+//
+// Representation: JavaScript has no fast 64-bit integer, and BigInt arithmetic allocates, so
+// the core works on pairs of uint32 halves (hi, lo) held in module-level "registers". The hot
+// entry point, xxhash64Into(), writes [hi, lo] into a caller-owned Uint32Array and allocates
+// nothing (string input is UTF-8 encoded into a reused scratch buffer). xxhash64() returns a
+// bigint for tests, config-time code and logs.
+
+// The five 64-bit primes of XXH64, split into (hi, lo).
+const P1H = 0x9e3779b1, P1L = 0x85ebca87;
+const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
+const P3H = 0x165667b1, P3L = 0x9e3779f9;
+const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
+const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+
+// Result registers of the 64-bit helpers below (avoid returning tuples).
+let H = 0;
+let L = 0;
+
+/** (ah,al) * (bh,bl) mod 2^64 -> H, L. The low 32x32 product is split into 16-bit limbs so
+ * every intermediate stays an exact integer in a double. */
+function mul(ah: number, al: number, bh: number, bl: number): void {
+  const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
+  const mid = a0 * b1 + a1 * b0; // < 2^33
+  const midLow = mid & 0xffff;
+  const low = a0 * b0 + midLow * 65536; // < 2^33
+  L = low >>> 0;
+  const carry = low > 0xffffffff ? 1 : 0;
+  H = (a1 * b1 + (mid - midLow) / 65536 + carry + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+}
+
+/** (ah,al) + (bh,bl) mod 2^64 -> H, L. */
+function add(ah: number, al: number, bh: number, bl: number): void {
+  const lo = al + bl;
+  L = lo >>> 0;
+  H = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+}
+
+/** rotate left by r, 0 < r < 32 -> H, L. (XXH64 only rotates by 1..31.) */
+function rotl(h: number, l: number, r: number): void {
+  H = ((h << r) | (l >>> (32 - r))) >>> 0;
+  L = ((l << r) | (h >>> (32 - r))) >>> 0;
+}
+
+/** XXH64_round: acc = rotl(acc + input * P2, 31) * P1 -> H, L. */
+function round(accH: number, accL: number, inH: number, inL: number): void {
+  mul(inH, inL, P2H, P2L);
+  add(accH, accL, H, L);
+  rotl(H, L, 31);
+  mul(H, L, P1H, P1L);
+}
+
+/** XXH64_mergeRound: acc = (acc ^ round(0, val)) * P1 + P4 -> H, L. */
+function mergeRound(accH: number, accL: number, valH: number, valL: number): void {
+  round(0, 0, valH, valL);
+  mul((accH ^ H) >>> 0, (accL ^ L) >>> 0, P1H, P1L);
+  add(H, L, P4H, P4L);
+}
+
+function read32(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+}
+
+/** Core: hash b[0, len) with seed (seedH, seedL); result in H, L. */
+function hashBytes(b: Uint8Array, len: number, seedH: number, seedL: number): void {
+  let p = 0;
+  let hH: number, hL: number;
+  if (len >= 32) {
+    add(seedH, seedL, P1H, P1L);
+    add(H, L, P2H, P2L);
+    let v1H = H, v1L = L;
+    add(seedH, seedL, P2H, P2L);
+    let v2H = H, v2L = L;
+    let v3H = seedH, v3L = seedL;
+    // seed - P1 == seed + (2^64 - P1)
+    add(seedH, seedL, (~P1H + (P1L === 0 ? 1 : 0)) >>> 0, (-P1L) >>> 0);
+    let v4H = H, v4L = L;
+    const limit = len - 32;
+    do {
+      round(v1H, v1L, read32(b, p + 4), read32(b, p)); v1H = H; v1L = L;
+      round(v2H, v2L, read32(b, p + 12), read32(b, p + 8)); v2H = H; v2L = L;
+      round(v3H, v3L, read32(b, p + 20), read32(b, p + 16)); v3H = H; v3L = L;
+      round(v4H, v4L, read32(b, p + 28), read32(b, p + 24)); v4H = H; v4L = L;
+      p += 32;
+    } while (p <= limit);
+    rotl(v1H, v1L, 1); hH = H; hL = L;
+    rotl(v2H, v2L, 7); add(hH, hL, H, L); hH = H; hL = L;
+    rotl(v3H, v3L, 12); add(hH, hL, H, L); hH = H; hL = L;
+    rotl(v4H, v4L, 18); add(hH, hL, H, L); hH = H; hL = L;
+    mergeRound(hH, hL, v1H, v1L); hH = H; hL = L;
+    mergeRound(hH, hL, v2H, v2L); hH = H; hL = L;
+    mergeRound(hH, hL, v3H, v3L); hH = H; hL = L;
+    mergeRound(hH, hL, v4H, v4L); hH = H; hL = L;
+  } else {
+    add(seedH, seedL, P5H, P5L); hH = H; hL = L;
+  }
+  // h += len (len < 2^53; split it)
+  add(hH, hL, Math.floor(len / 4294967296) >>> 0, len >>> 0); hH = H; hL = L;
+
+  while (p + 8 <= len) {
+    round(0, 0, read32(b, p + 4), read32(b, p));
+    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 27);
+    mul(H, L, P1H, P1L);
+    add(H, L, P4H, P4L); hH = H; hL = L;
+    p += 8;
+  }
+  if (p + 4 <= len) {
+    mul(0, read32(b, p), P1H, P1L);
+    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 23);
+    mul(H, L, P2H, P2L);
+    add(H, L, P3H, P3L); hH = H; hL = L;
+    p += 4;
+  }
+  while (p < len) {
+    mul(0, b[p]!, P5H, P5L);
+    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 11);
+    mul(H, L, P1H, P1L); hH = H; hL = L;
+    p++;
+  }
+  H = hH;
+  L = hL;
+}
+
+/** XXH64_avalanche on (hH, hL) -> H, L. */
+function avalanche(hH: number, hL: number): void {
+  // h ^= h >> 33
+  hL = (hL ^ (hH >>> 1)) >>> 0;
+  mul(hH, hL, P2H, P2L); hH = H; hL = L;
+  // h ^= h >> 29
+  hL = (hL ^ ((hL >>> 29) | (hH << 3))) >>> 0;
+  hH = (hH ^ (hH >>> 29)) >>> 0;
+  mul(hH, hL, P3H, P3L); hH = H; hL = L;
+  // h ^= h >> 32
+  H = hH;
+  L = (hL ^ hH) >>> 0;
+}
+
+let scratch = Buffer.allocUnsafe(256);
+
+function encode(input: string): number {
+  const max = input.length * 3;
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  return scratch.write(input, 0, 'utf8');
+}
+
+function run(input: string | Uint8Array, seedH: number, seedL: number): void {
+  if (typeof input === 'string') {
+    const n = encode(input); // may replace scratch: read it after encoding
+    hashBytes(scratch, n, seedH, seedL);
+  } else {
+    hashBytes(input, input.length, seedH, seedL);
+  }
+  avalanche(H, L);
+}
+
+/**
+ * Hash `input` (a string is hashed as its UTF-8 bytes, as Envoy hashes std::string bytes) and
+ * write the 64-bit result into out[0] (high 32 bits) and out[1] (low 32 bits). Allocation-free.
+ * `seed` is a uint32 or a bigint for the full 64-bit range.
+ */
+export function xxhash64Into(input: string | Uint8Array, out: Uint32Array, seed: number | bigint = 0): void {
+  if (typeof seed === 'number') run(input, 0, seed >>> 0);
+  else run(input, Number((seed >> 32n) & 0xffffffffn), Number(seed & 0xffffffffn));
+  out[0] = H;
+  out[1] = L;
+}
+
+/** Same as xxhash64Into but returns a bigint (allocates; for config time, tests and logs). */
+export function xxhash64(input: string | Uint8Array, seed: number | bigint = 0): bigint {
+  if (typeof seed === 'number') run(input, 0, seed >>> 0);
+  else run(input, Number((seed >> 32n) & 0xffffffffn), Number(seed & 0xffffffffn));
+  return (BigInt(H) << 32n) | BigInt(L);
+}
+
+/** (hi * 2^32 + lo) mod m for a 64-bit value in halves; exact for m < 2^26 (tables, 100). */
+export function mod64(hi: number, lo: number, m: number): number {
+  return ((hi % m) * (4294967296 % m) + (lo % m)) % m;
+}
