@@ -15,6 +15,8 @@ const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
 const P3H = 0x165667b1, P3L = 0x9e3779f9;
 const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
 const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+// 2^64 - P1 (two's complement; P1's low half is non-zero so no carry into the high half).
+const NP1H = ~P1H >>> 0, NP1L = -P1L >>> 0;
 
 // Result registers of the 64-bit helpers below (avoid returning tuples).
 let H = 0;
@@ -76,7 +78,7 @@ function hashBytes(b: Uint8Array, len: number, seedH: number, seedL: number): vo
     let v2H = H, v2L = L;
     let v3H = seedH, v3L = seedL;
     // seed - P1 == seed + (2^64 - P1)
-    add(seedH, seedL, (~P1H + (P1L === 0 ? 1 : 0)) >>> 0, (-P1L) >>> 0);
+    add(seedH, seedL, NP1H, NP1L);
     let v4H = H, v4L = L;
     const limit = len - 32;
     do {
