@@ -40,9 +40,11 @@ export function wrapped<T = number>(w: Msg | null | undefined): T | undefined {
 /** Name of the field set in a oneof, or undefined. */
 export function oneofCase(msg: Msg, oneofName: string): string | undefined {
   const type = (msg as { $type?: protobuf.Type }).$type;
-  const oneof = type?.oneofs?.[oneofName];
+  // Oneof names keep the proto's snake_case in our descriptor-built root; fields are camelCase.
+  const oneof = type?.oneofs?.[oneofName] ?? type?.oneofs?.[snake(oneofName)];
   if (!oneof) return undefined;
-  for (const field of oneof.oneof) {
+  for (const name of oneof.oneof) {
+    const field = type!.fields[name] ? name : name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
     if (msg[field] !== null && msg[field] !== undefined && Object.prototype.hasOwnProperty.call(msg, field)) return field;
   }
   return undefined;
@@ -95,7 +97,7 @@ export function unpackAny(any: Msg | null | undefined, errors: ErrorSink, path: 
     const tsType = typeForUrl(typeUrl);
     let ts: Msg;
     try {
-      ts = tsType!.decode(any.value as Uint8Array) as Msg;
+      ts = tsType!.decode((any.value as Uint8Array | undefined) ?? new Uint8Array(0)) as Msg;
     } catch (err) {
       errors.add(path, `cannot decode ${typeUrl}: ${(err as Error).message}`);
       return undefined;
@@ -113,7 +115,7 @@ export function unpackAny(any: Msg | null | undefined, errors: ErrorSink, path: 
   const type = typeForUrl(typeUrl);
   if (!type) return { typeUrl, message: undefined, typedStruct: false };
   try {
-    return { typeUrl, message: type.decode(any.value as Uint8Array) as Msg, typedStruct: false };
+    return { typeUrl, message: type.decode((any.value as Uint8Array | undefined) ?? new Uint8Array(0)) as Msg, typedStruct: false };
   } catch (err) {
     errors.add(path, `cannot decode ${typeUrl}: ${(err as Error).message}`);
     return undefined;

@@ -1,0 +1,41 @@
+// Bootstrap configuration model: what the control side needs from envoy-rev.json after
+// translation. Static listeners/clusters use the same model as xDS resources.
+import type { AddressConfig } from './address';
+import type { ClusterConfig, LocalityConfig } from './cluster';
+import type { ListenerConfig } from './listener';
+
+export interface NodeConfig {
+  readonly id: string;
+  readonly cluster: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly locality: LocalityConfig;
+}
+
+export type ConfigSourceConfig =
+  | { readonly kind: 'ads'; readonly initialFetchTimeoutMs: number }
+  | { readonly kind: 'api'; readonly apiType: 'GRPC' | 'DELTA_GRPC' | 'REST' | 'AGGREGATED_GRPC' | 'AGGREGATED_DELTA_GRPC'; readonly clusterNames: readonly string[]; readonly initialFetchTimeoutMs: number }
+  | { readonly kind: 'path'; readonly path: string; readonly watchedDirectory?: string; readonly initialFetchTimeoutMs: number };
+
+export interface AdsConfig {
+  readonly apiType: 'GRPC' | 'DELTA_GRPC';
+  /** envoy_grpc cluster names (a static cluster each) or google_grpc target URIs. */
+  readonly targets: readonly ({ readonly kind: 'envoy_grpc'; readonly clusterName: string } | { readonly kind: 'google_grpc'; readonly targetUri: string })[];
+  readonly setNodeOnFirstMessageOnly: boolean;
+}
+
+export interface DynamicResourcesConfig {
+  readonly ads?: AdsConfig;
+  readonly lds?: ConfigSourceConfig;
+  readonly cds?: ConfigSourceConfig;
+}
+
+export interface BootstrapConfig {
+  readonly node: NodeConfig;
+  readonly admin?: { readonly address: AddressConfig; readonly accessLogPaths: readonly string[] };
+  readonly staticListeners: readonly ListenerConfig[];
+  readonly staticClusters: readonly ClusterConfig[];
+  readonly dynamicResources: DynamicResourcesConfig;
+  /** Flattened static runtime layers (later layers win). */
+  readonly runtime: Readonly<Record<string, string | number | boolean>>;
+  readonly statsFlushIntervalMs: number;
+}
