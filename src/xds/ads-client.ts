@@ -1,0 +1,387 @@
+// AdsClient: one aggregated xDS stream to one management server (an ADS config source), the
+// first stage of the control-side pipeline xds -> translate -> store (STYLE 2 steps 1, 2, 5).
+// It keeps per-type subscription state, decodes each response, hands it to the consumer one at
+// a time, and turns the consumer's per-resource verdict into an ACK or NACK. It reconnects with
+// jittered backoff and re-sends every subscription, as grpc-js-xds's AdsCallState and Envoy's
+// GrpcMuxImpl/NewGrpcMuxImpl do.
+//
+//   watch()/unwatch() --mark--> per-type state --(idle: next tick)--> subscription requests
+//   stream data --> queue (arrival order) --> decode --> onResponse() --> ACK/NACK --> flush
+import { EventEmitter } from 'node:events';
+import type * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { adsMessageTypes, adsMethod, createAdsChannelClient } from './ads-grpc';
+import type {
+  AdsApiType,
+  AdsClientCounters,
+  AdsLogger,
+  AdsTypeCounters,
+  AdsUpdate,
+  AdsUpdateHandler,
+  AdsUpdateResult,
+  DecodedMessage,
+} from './ads-types';
+import { Backoff, type BackoffOptions } from './backoff';
+import { DeltaTypeState } from './delta-state';
+import { buildNackMessage, GRPC_STATUS_INTERNAL, type ResourceError } from './nack-message';
+import { decodeDeltaResources, decodeSotwResources } from './resource-decoder';
+import { SotwTypeState } from './sotw-state';
+import { shortTypeName } from './type-urls';
+
+export interface AdsClientOptions {
+  /** `unix:///abs/path`, `unix:relative/path` or `host:port`. */
+  readonly target: string;
+  /** envoy.config.core.v3.Node, decoded or as a plain object (lowerCamelCase fields). */
+  readonly node: DecodedMessage;
+  readonly apiType?: AdsApiType;
+  /** Envoy's ads_config.set_node_on_first_message_only (Istio sets it). */
+  readonly setNodeOnFirstMessageOnly?: boolean;
+  readonly backoff?: BackoffOptions;
+  readonly logger?: AdsLogger;
+  readonly onResponse: AdsUpdateHandler;
+  /** Plaintext when unset. */
+  readonly credentials?: grpc.ChannelCredentials;
+}
+
+/** What admin and tests can read about one type's subscription. */
+export interface AdsSubscriptionInfo {
+  readonly typeUrl: string;
+  readonly wildcard: boolean;
+  readonly names: readonly string[];
+  /** SotW: last ACKed version_info. Delta: last ACKed system_version_info. */
+  readonly version: string;
+  /** Delta only: versions of the resources we hold. */
+  readonly resourceVersions?: Readonly<Record<string, string>>;
+}
+
+interface ActiveStream {
+  readonly id: number;
+  readonly call: grpc.ClientDuplexStream<object, protobuf.Message>;
+  readonly queue: DecodedMessage[];
+  /** Type URLs of responses queued or being processed, with counts (SotW holds their requests). */
+  readonly busy: Map<string, number>;
+  live: boolean;
+  ended: boolean;
+  processing: boolean;
+  sentFirst: boolean;
+}
+
+const NOOP_LOGGER: AdsLogger = { info() {}, warn() {}, debug() {} };
+
+/**
+ * Events: 'connected' (stream id), 'disconnected' ({streamId, code, details}), 'ack' and 'nack'
+ * ({typeUrl, nonce, version, message?}), 'request' (the request object, before it is written).
+ */
+export class AdsClient extends EventEmitter {
+  private readonly delta: boolean;
+  private readonly node: protobuf.Message;
+  private readonly logger: AdsLogger;
+  private readonly backoff: Backoff;
+  private readonly sotw = new Map<string, SotwTypeState>();
+  private readonly deltaStates = new Map<string, DeltaTypeState>();
+  private client: grpc.Client | undefined;
+  private stream: ActiveStream | undefined;
+  private streamSeq = 0;
+  private started = false;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  /** True while the consumer callback runs: subscription changes wait for its ACK. */
+  private inCallback = false;
+  readonly counters: AdsClientCounters = { connected: 0, disconnected: 0, connected_state: 0, types: new Map() };
+
+  constructor(private readonly options: AdsClientOptions) {
+    super();
+    this.delta = (options.apiType ?? 'GRPC') === 'DELTA_GRPC';
+    this.node = adsMessageTypes().node.fromObject(options.node);
+    this.logger = options.logger ?? NOOP_LOGGER;
+    this.backoff = new Backoff(options.backoff);
+  }
+
+  get isDelta(): boolean {
+    return this.delta;
+  }
+
+  get isConnected(): boolean {
+    return this.stream?.live === true && !this.stream.ended;
+  }
+
+  /** Subscribes to names of a type (or '*'); takes effect on the wire on the next tick. */
+  watch(typeUrl: string, names: readonly string[] | '*'): void {
+    const changed = this.delta ? this.deltaState(typeUrl).watch(names) : this.sotwState(typeUrl).watch(names);
+    if (changed) this.scheduleFlush();
+  }
+
+  unwatch(typeUrl: string, names: readonly string[] | '*'): void {
+    const state = this.delta ? this.deltaStates.get(typeUrl) : this.sotw.get(typeUrl);
+    if (state?.unwatch(names)) this.scheduleFlush();
+  }
+
+  subscription(typeUrl: string): AdsSubscriptionInfo | undefined {
+    if (this.delta) {
+      const s = this.deltaStates.get(typeUrl);
+      if (!s) return undefined;
+      return { typeUrl, wildcard: s.isWildcard, names: s.subscribedNames(), version: s.systemVersion, resourceVersions: Object.fromEntries(s.versions) };
+    }
+    const s = this.sotw.get(typeUrl);
+    return s && { typeUrl, wildcard: s.isWildcard, names: s.subscribedNames(), version: s.version };
+  }
+
+  typeCounters(typeUrl: string): AdsTypeCounters {
+    let c = this.counters.types.get(typeUrl);
+    if (!c) {
+      c = { update_attempt: 0, update_success: 0, update_rejected: 0, update_failure: 0 };
+      this.counters.types.set(typeUrl, c);
+    }
+    return c;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.client = createAdsChannelClient(this.options.target, this.options.credentials);
+    this.openStream();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const s = this.stream;
+    if (s && !s.ended) {
+      this.endStream(s, { code: 1, details: 'client stopped' });
+      s.call.cancel();
+    }
+    this.client?.close();
+  }
+
+  private sotwState(typeUrl: string): SotwTypeState {
+    let s = this.sotw.get(typeUrl);
+    if (!s) {
+      s = new SotwTypeState(typeUrl);
+      this.sotw.set(typeUrl, s);
+    }
+    return s;
+  }
+
+  private deltaState(typeUrl: string): DeltaTypeState {
+    let s = this.deltaStates.get(typeUrl);
+    if (!s) {
+      s = new DeltaTypeState(typeUrl);
+      this.deltaStates.set(typeUrl, s);
+    }
+    return s;
+  }
+
+  // ---- stream lifecycle ----
+
+  private openStream(): void {
+    if (this.stopped || !this.client) return;
+    const m = adsMethod(this.delta);
+    const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, m.deserializeResponse);
+    const stream: ActiveStream = { id: ++this.streamSeq, call, queue: [], busy: new Map(), live: false, ended: false, processing: false, sentFirst: false };
+    this.stream = stream;
+    for (const s of this.sotw.values()) s.resetStream();
+    for (const s of this.deltaStates.values()) s.resetStream();
+    this.logger.debug({ stream: stream.id, target: this.options.target, delta: this.delta }, 'ads: opening stream');
+    call.on('metadata', () => this.markLive(stream));
+    call.on('data', (msg: protobuf.Message) => this.onData(stream, msg));
+    call.on('status', (status: grpc.StatusObject) => this.endStream(stream, status));
+    // grpc-js emits 'error' before 'status' for a non-OK end; 'status' does the work.
+    call.on('error', (err: grpc.ServiceError) => this.endStream(stream, { code: err.code ?? 2, details: err.details ?? err.message }));
+    this.flushSubscriptions();
+  }
+
+  private markLive(stream: ActiveStream): void {
+    if (stream.live || stream.ended || stream !== this.stream) return;
+    stream.live = true;
+    this.counters.connected++;
+    this.counters.connected_state = 1;
+    this.logger.info({ stream: stream.id, target: this.options.target }, 'ads: stream connected');
+    this.emit('connected', stream.id);
+  }
+
+  private endStream(stream: ActiveStream, status: { code: number; details: string }): void {
+    if (stream.ended) return;
+    stream.ended = true;
+    stream.queue.length = 0;
+    if (stream !== this.stream) return;
+    this.counters.disconnected++;
+    this.counters.connected_state = 0;
+    // Envoy counts a lost stream as a failed update attempt for every subscription.
+    for (const typeUrl of this.delta ? this.deltaStates.keys() : this.sotw.keys()) {
+      const c = this.typeCounters(typeUrl);
+      c.update_attempt++;
+      c.update_failure++;
+    }
+    this.emit('disconnected', { streamId: stream.id, code: status.code, details: status.details });
+    if (this.stopped) return;
+    const delay = this.backoff.nextDelayMs();
+    this.logger.warn({ stream: stream.id, code: status.code, details: status.details, retryMs: delay }, 'ads: stream closed, reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.openStream();
+    }, delay);
+  }
+
+  private write(stream: ActiveStream, fields: object): void {
+    if (stream.ended || stream !== this.stream) return;
+    const t = adsMessageTypes();
+    const req: Record<string, unknown> = { ...fields };
+    // Istio sets set_node_on_first_message_only; Envoy otherwise repeats the node every time.
+    if (!stream.sentFirst || !this.options.setNodeOnFirstMessageOnly) req.node = this.node;
+    stream.sentFirst = true;
+    const msg = (this.delta ? t.deltaRequest : t.request).fromObject(req);
+    this.emit('request', msg);
+    stream.call.write(msg);
+  }
+
+  // ---- subscriptions ----
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.stream || this.stream.ended) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // A running callback flushes after its ACK, so names it adds go out in one request per type.
+      if (!this.inCallback) this.flushSubscriptions();
+    });
+  }
+
+  /** Sends a request for each type whose subscription is due (first on stream, or changed). */
+  private flushSubscriptions(): void {
+    const stream = this.stream;
+    if (!stream || stream.ended) return;
+    if (this.delta) {
+      for (const s of this.deltaStates.values()) if (s.needsSubscriptionRequest()) this.write(stream, s.buildSubscriptionRequest());
+      return;
+    }
+    for (const s of this.sotw.values()) {
+      // A SotW request carries the type's nonce: while a response of this type is queued or in the
+      // callback, its ACK/NACK will carry the new names; sending now would ACK it early.
+      if (stream.busy.has(s.typeUrl)) continue;
+      if (s.needsRequest()) this.write(stream, s.buildRequest());
+    }
+  }
+
+  // ---- responses ----
+
+  private onData(stream: ActiveStream, msg: protobuf.Message): void {
+    if (stream.ended || stream !== this.stream) return;
+    this.markLive(stream);
+    this.backoff.reset();
+    const m = msg as unknown as DecodedMessage;
+    const typeUrl = String(m.typeUrl ?? '');
+    stream.busy.set(typeUrl, (stream.busy.get(typeUrl) ?? 0) + 1);
+    stream.queue.push(m);
+    void this.pump(stream);
+  }
+
+  /** Hands responses over one at a time, in arrival order, each after the previous settled. */
+  private async pump(stream: ActiveStream): Promise<void> {
+    if (stream.processing) return;
+    stream.processing = true;
+    try {
+      while (stream.queue.length > 0 && !stream.ended) {
+        const m = stream.queue.shift()!;
+        const typeUrl = String(m.typeUrl ?? '');
+        try {
+          if (this.delta) await this.handleDelta(stream, typeUrl, m);
+          else await this.handleSotw(stream, typeUrl, m);
+        } finally {
+          const n = (stream.busy.get(typeUrl) ?? 1) - 1;
+          if (n <= 0) stream.busy.delete(typeUrl);
+          else stream.busy.set(typeUrl, n);
+        }
+        // Names the consumer watched while handling this response go out now, after its ACK.
+        this.flushSubscriptions();
+      }
+    } finally {
+      stream.processing = false;
+    }
+  }
+
+  private async consume(update: AdsUpdate): Promise<ResourceError[]> {
+    let result: AdsUpdateResult;
+    this.inCallback = true;
+    try {
+      result = await this.options.onResponse(update);
+    } catch (err) {
+      // A throwing consumer rejects the whole response (Envoy NACKs with the exception text).
+      const reason = `update failed: ${(err as Error)?.message ?? String(err)}`;
+      this.logger.warn({ type: shortTypeName(update.typeUrl), err }, 'ads: consumer threw');
+      return [...update.invalid, { name: shortTypeName(update.typeUrl), reason }];
+    } finally {
+      this.inCallback = false;
+    }
+    return [...update.invalid, ...(result?.errors ?? [])];
+  }
+
+  private verdict(typeUrl: string, nonce: string, version: string, errors: readonly ResourceError[]): { code: number; message: string } | undefined {
+    const c = this.typeCounters(typeUrl);
+    const type = shortTypeName(typeUrl);
+    if (errors.length === 0) {
+      c.update_success++;
+      this.logger.info({ type, version, nonce }, `${type}: ack`);
+      this.emit('ack', { typeUrl, nonce, version });
+      return undefined;
+    }
+    c.update_rejected++;
+    const message = buildNackMessage(errors);
+    this.logger.warn({ type, version, nonce, rejected: errors.length, reason: message }, `${type}: nack`);
+    this.emit('nack', { typeUrl, nonce, version, message });
+    return { code: GRPC_STATUS_INTERNAL, message };
+  }
+
+  private async handleSotw(stream: ActiveStream, typeUrl: string, m: DecodedMessage): Promise<void> {
+    const state = this.sotw.get(typeUrl);
+    if (!state) {
+      // Envoy ignores responses for a type nobody subscribed to, without ACKing them.
+      this.logger.warn({ typeUrl }, 'ads: response for a type not watched, ignored');
+      return;
+    }
+    this.typeCounters(typeUrl).update_attempt++;
+    const versionInfo = String(m.versionInfo ?? '');
+    const nonce = String(m.nonce ?? '');
+    const decoded = decodeSotwResources(typeUrl, (m.resources ?? []) as { typeUrl?: string; value?: Uint8Array }[]);
+    const removed = state.removedBy(decoded.presentNames);
+    const errors = await this.consume({
+      typeUrl,
+      versionInfo,
+      nonce,
+      resources: decoded.resources,
+      invalid: decoded.invalid,
+      removed,
+      sotw: true,
+    });
+    const current = stream === this.stream && !stream.ended;
+    state.settle(nonce, versionInfo, errors, current);
+    const errorDetail = this.verdict(typeUrl, nonce, state.version, errors);
+    if (current) this.write(stream, state.buildRequest(errorDetail));
+  }
+
+  private async handleDelta(stream: ActiveStream, typeUrl: string, m: DecodedMessage): Promise<void> {
+    const state = this.deltaStates.get(typeUrl);
+    if (!state) {
+      this.logger.warn({ typeUrl }, 'ads: delta response for a type not watched, ignored');
+      return;
+    }
+    this.typeCounters(typeUrl).update_attempt++;
+    const systemVersion = String(m.systemVersionInfo ?? '');
+    const nonce = String(m.nonce ?? '');
+    const decoded = decodeDeltaResources(typeUrl, (m.resources ?? []) as { name?: string; version?: string }[]);
+    const removed = ((m.removedResources ?? []) as string[]).slice();
+    const errors = await this.consume({
+      typeUrl,
+      versionInfo: systemVersion,
+      nonce,
+      resources: decoded.resources,
+      invalid: decoded.invalid,
+      removed,
+      sotw: false,
+    });
+    state.settle(systemVersion, decoded.resources, removed, errors);
+    const errorDetail = this.verdict(typeUrl, nonce, systemVersion, errors);
+    if (stream === this.stream && !stream.ended) this.write(stream, state.buildAck(nonce, errorDetail));
+  }
+}
