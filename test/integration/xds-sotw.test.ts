@@ -227,6 +227,63 @@ describe('AdsClient SotW over a Unix socket', () => {
     expect(client.counters.connected).toBe(2);
   });
 
+  test('responses are handed over one at a time in arrival order, each ACKed with its own nonce', async () => {
+    let active = 0;
+    let overlap = false;
+    const seen: string[] = [];
+    const c = new AdsClient({
+      target: server.target,
+      node: NODE,
+      setNodeOnFirstMessageOnly: true,
+      onResponse: async (u) => {
+        if (active++ > 0) overlap = true;
+        seen.push(`${u.typeUrl === CLUSTER_TYPE_URL ? 'cds' : 'lds'}:${u.versionInfo}`);
+        await new Promise((r) => setTimeout(r, 30));
+        active--;
+        return { errors: [] };
+      },
+    });
+    client = c;
+    c.watch(CLUSTER_TYPE_URL, '*');
+    c.watch(LISTENER_TYPE_URL, '*');
+    server.autoRespond = false;
+    c.start();
+    await server.waitForRequest((r) => r.typeUrl === LISTENER_TYPE_URL);
+    for (const v of ['a', 'b', 'c']) {
+      server.upsertResources(CLUSTER_TYPE_URL, [], `c-${v}`);
+      server.push(CLUSTER_TYPE_URL);
+      server.upsertResources(LISTENER_TYPE_URL, [], `l-${v}`);
+      server.push(LISTENER_TYPE_URL);
+    }
+    await server.waitForRequest(isAckOf(server, LISTENER_TYPE_URL, 'l-c'));
+    expect(overlap).toBe(false);
+    expect(seen).toEqual(['cds:c-a', 'lds:l-a', 'cds:c-b', 'lds:l-b', 'cds:c-c', 'lds:l-c']);
+    // Every response got exactly one reply carrying its nonce, in order.
+    const replies = server.requests.filter((r) => r.request.responseNonce !== '').map((r) => r.request.responseNonce);
+    expect(replies).toEqual(server.responses.map((r) => r.nonce));
+  });
+
+  test('names watched inside a callback ride on that response\'s ACK, not an early request', async () => {
+    const extra = 'outbound|9999||extra.demo.svc.cluster.local';
+    let added = false;
+    const { handler } = consumer(() => client!);
+    client = makeClient((u) => {
+      if (u.typeUrl === ENDPOINT_TYPE_URL && !added) {
+        added = true;
+        client!.watch(ENDPOINT_TYPE_URL, [extra]);
+      }
+      return handler(u);
+    });
+    client.start();
+    await server.waitForRequest((r) => r.typeUrl === ENDPOINT_TYPE_URL && r.request.resourceNames.includes(extra));
+    const edsReqs = server.requests.filter((r) => r.typeUrl === ENDPOINT_TYPE_URL);
+    const firstEds = server.responses.find((r) => r.typeUrl === ENDPOINT_TYPE_URL)!;
+    // Request 0 subscribes; request 1 is the ACK of the first response and already has the name.
+    expect(edsReqs[1]!.request.responseNonce).toBe(firstEds.nonce);
+    expect(edsReqs[1]!.request.versionInfo).toBe(firstEds.version);
+    expect(edsReqs[1]!.request.resourceNames).toContain(extra);
+  });
+
   test('TCP target on 127.0.0.1 port 0 works the same', async () => {
     const tcp = await FakeAdsServer.start({ tcp: true });
     try {
