@@ -1,0 +1,152 @@
+// Interfaces of the built-in load balancers (worker side, upstream data path):
+//   router -> ClusterRuntime -> LoadBalancer.chooseHost(ctx) -> LbHost -> connection pool.
+// The cluster runtime implements LbHost for its hosts, builds a PrioritySet from them whenever
+// membership, health or weights change (priority-set.ts), and hands it to the LB's refresh().
+// Everything here is plain data or tiny interfaces; the LBs never see protobuf or config JSON.
+// Semantics follow Envoy's source/extensions/load_balancing_policies/* (see each LB file).
+import type { PrioritySet } from './priority-set';
+
+/**
+ * Coarse health of a host as the LBs see it (Envoy Host::coarseHealth() plus the
+ * "excluded" partition of ClusterImplBase::partitionHostList).
+ * - healthy: eligible for normal traffic.
+ * - degraded: used only when healthy hosts cannot carry the priority's load (Envoy degraded load).
+ * - unhealthy: failed active or passive health checks, or EDS UNHEALTHY; panic mode only.
+ * - excluded: unhealthy and also left out of the health percentage (Envoy's excluded hosts:
+ *   PENDING_ACTIVE_HC, EXCLUDED_VIA_IMMEDIATE_HC_FAIL, EDS DRAINING); panic mode only.
+ */
+export type HostHealth = 'healthy' | 'degraded' | 'unhealthy' | 'excluded';
+
+/**
+ * The view of one upstream host that the load balancers work on. Implemented by the cluster
+ * runtime (owned elsewhere); keep it small. All fields except activeRequests are read when a
+ * PrioritySet is built, so a change to them must be followed by a rebuild + LB refresh (Envoy
+ * re-runs its priority update callbacks in the same situations).
+ * Called on the worker's event loop only.
+ */
+export interface LbHost {
+  /** Address key, Envoy's address()->asString(): "10.0.0.1:80", "[2001:db8::1]:80".
+   * Ring hash and maglev hash this string, so it must match Envoy's spelling exactly. */
+  readonly addressKey: string;
+  /** Endpoint hostname (EDS endpoint.hostname), '' if none; hashed instead of addressKey when
+   * consistent_hashing_lb_config.use_hostname_for_hashing is set. */
+  readonly hostname: string;
+  /** load_balancing_weight, an integer >= 1 (EDS defaults it to 1). */
+  readonly weight: number;
+  readonly health: HostHealth;
+  /** LocalityLbEndpoints.priority, 0 = highest. */
+  readonly priority: number;
+  /** Any string naming the locality uniquely (e.g. "region/zone/sub_zone"). */
+  readonly localityKey: string;
+  /** LocalityLbEndpoints.load_balancing_weight of the host's locality; 0 when unset (Envoy
+   * gives such a locality no traffic under locality-weighted LB). */
+  readonly localityWeight: number;
+  /** Requests currently active on this host (Envoy host rq_active, plus pending if the
+   * cluster counts them). LIVE: read at pick time by LEAST_REQUEST, may be a getter. */
+  readonly activeRequests: number;
+}
+
+/**
+ * Per-pick input from the router. A single object may be reused across requests (nothing here
+ * keeps a reference to it). The request hash is computed elsewhere from the route's
+ * hash_policy with xxhash64Into() and passed as two uint32 halves to keep picks allocation-free.
+ */
+export interface LbContext {
+  /** True when hashHi/hashLo carry a request hash; hashing LBs pick at random otherwise. */
+  hasHash: boolean;
+  /** High 32 bits of the 64-bit request hash. */
+  hashHi: number;
+  /** Low 32 bits of the 64-bit request hash. */
+  hashLo: number;
+  /** Envoy's host selection attempt: 0 for the first pick; > 0 when a retry host predicate
+   * rejected earlier picks (hashing LBs then step off the primary host as Envoy does). */
+  attempt: number;
+}
+
+/**
+ * Source of uniform random uint32 values. Injected so tests can be deterministic; the default
+ * is Math.random based (random-generator.ts). Envoy draws 64-bit randoms and takes them modulo
+ * small numbers; 32 bits give the same distribution for any realistic host count.
+ */
+export interface RandomGenerator {
+  nextUint32(): number;
+}
+
+/** The built-in policies (Envoy Cluster.LbPolicy names; CLUSTER_PROVIDED lives elsewhere). */
+export type LbPolicyKind = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+
+/** Envoy defaults we match. */
+export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
+export const DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT = 50;
+export const DEFAULT_LEAST_REQUEST_CHOICE_COUNT = 2;
+export const DEFAULT_ACTIVE_REQUEST_BIAS = 1.0;
+export const DEFAULT_MIN_RING_SIZE = 1024;
+export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+
+/**
+ * LB options, plain data (the cluster runtime maps its ClusterConfig onto this). Omitted
+ * fields take Envoy's defaults above. Validation (ranges, maglev table size prime, ring min <=
+ * max) belongs to config translate; createLoadBalancer re-checks only what would break it.
+ */
+export interface LbOptions {
+  readonly policy: LbPolicyKind;
+  /** common_lb_config.healthy_panic_threshold in percent, 0..100; 0 disables panic mode. */
+  readonly healthyPanicThresholdPct?: number;
+  /** common_lb_config.locality_weighted_lb_config present. */
+  readonly localityWeightedLb?: boolean;
+  /** least_request_lb_config.choice_count (>= 2). */
+  readonly choiceCount?: number;
+  /** least_request_lb_config.active_request_bias (>= 0). */
+  readonly activeRequestBias?: number;
+  /** LeastRequest selection_method: N_CHOICES (default) or FULL_SCAN. */
+  readonly leastRequestSelection?: 'N_CHOICES' | 'FULL_SCAN';
+  /** ring_hash_lb_config.minimum_ring_size / maximum_ring_size. */
+  readonly minRingSize?: number;
+  readonly maxRingSize?: number;
+  /** maglev_lb_config.table_size (prime). */
+  readonly maglevTableSize?: number;
+  /** consistent_hashing_lb_config.use_hostname_for_hashing. */
+  readonly useHostnameForHashing?: boolean;
+}
+
+/**
+ * Counters and gauges a load balancer keeps as plain numbers; the stats layer reads them on
+ * scrape (cluster.<name>.lb_healthy_panic, cluster.<name>.ring_hash_lb.size, ...).
+ */
+export interface LbStats {
+  /** Counter: picks made while the chosen priority was in panic mode (lb_healthy_panic). */
+  lbHealthyPanic: number;
+  /** Gauges, ring hash only (ring_hash_lb.size, .min_hashes_per_host, .max_hashes_per_host),
+   * summed over priorities' rings as last built. */
+  ringSize: number;
+  minHashesPerHost: number;
+  maxHashesPerHost: number;
+  /** Gauges, maglev only (maglev_lb.min_entries_per_host, .max_entries_per_host). */
+  minEntriesPerHost: number;
+  maxEntriesPerHost: number;
+}
+
+export function newLbStats(): LbStats {
+  return {
+    lbHealthyPanic: 0,
+    ringSize: 0,
+    minHashesPerHost: 0,
+    maxHashesPerHost: 0,
+    minEntriesPerHost: 0,
+    maxEntriesPerHost: 0,
+  };
+}
+
+/**
+ * A load balancer instance: one per cluster per worker. refresh() is called with the new
+ * PrioritySet whenever hosts change (rebuilds schedules/tables, keeps round-robin cursors);
+ * chooseHost() is the allocation-free hot path, returning null when no host can be picked
+ * (the router turns that into a 503 with response flag UH).
+ */
+export interface LoadBalancer {
+  readonly policy: LbPolicyKind;
+  readonly stats: LbStats;
+  refresh(prioritySet: PrioritySet): void;
+  chooseHost(ctx: LbContext | null): LbHost | null;
+}

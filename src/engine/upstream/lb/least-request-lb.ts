@@ -1,0 +1,101 @@
+// LEAST_REQUEST (Envoy source/extensions/load_balancing_policies/least_request/
+// least_request_lb.cc). Equal weights: power of N choices (choice_count, default 2) - sample N
+// hosts at random and keep the one with the fewest active requests (ties keep the earlier
+// sample), or FULL_SCAN with reservoir sampling among ties. Unequal weights: the EDF schedule
+// with each host re-queued at weight / (active_requests + 1)^active_request_bias (bias default
+// 1.0; 0 makes it weighted round robin). Active requests are read live from LbHost at pick
+// time. Worker side, per request; chooseHost() allocates nothing.
+
+import { HostSources } from './host-sources';
+import {
+  DEFAULT_ACTIVE_REQUEST_BIAS,
+  DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+  DEFAULT_LEAST_REQUEST_CHOICE_COUNT,
+  newLbStats,
+  type LbContext,
+  type LbHost,
+  type LbOptions,
+  type LbStats,
+  type LoadBalancer,
+  type RandomGenerator,
+} from './lb-types';
+import type { PrioritySet } from './priority-set';
+
+export class LeastRequestLoadBalancer implements LoadBalancer {
+  readonly policy = 'LEAST_REQUEST' as const;
+  readonly stats: LbStats = newLbStats();
+  private readonly sources: HostSources;
+  private readonly choiceCount: number;
+  private readonly bias: number;
+  private readonly fullScan: boolean;
+
+  constructor(options: LbOptions, private readonly random: RandomGenerator) {
+    this.choiceCount = Math.max(1, options.choiceCount ?? DEFAULT_LEAST_REQUEST_CHOICE_COUNT);
+    const bias = options.activeRequestBias ?? DEFAULT_ACTIVE_REQUEST_BIAS;
+    // Envoy warns and falls back to 1.0 on a negative or NaN bias.
+    this.bias = bias < 0 || Number.isNaN(bias) ? 1.0 : bias;
+    this.fullScan = options.leastRequestSelection === 'FULL_SCAN';
+    this.sources = new HostSources({
+      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+      localityWeighted: options.localityWeightedLb ?? false,
+      random,
+      weightOf: (h) => this.hostWeight(h), // one closure per LB, not per pick
+      useEdf: true,
+      stats: this.stats,
+    });
+  }
+
+  refresh(prioritySet: PrioritySet): void {
+    this.sources.rebuild(prioritySet);
+  }
+
+  /** Envoy LeastRequestLoadBalancer::hostWeight. */
+  private hostWeight(h: LbHost): number {
+    const active = h.activeRequests + 1;
+    if (this.bias === 1.0) return h.weight / active;
+    if (this.bias === 0.0) return h.weight;
+    return h.weight / Math.pow(active, this.bias);
+  }
+
+  chooseHost(_ctx: LbContext | null): LbHost | null {
+    const src = this.sources.select(this.random.nextUint32());
+    if (src === null) return null;
+    const hosts = src.hosts;
+    const n = hosts.length;
+    if (n === 0) return null;
+    if (src.edf !== null) return src.edf.pickAndAdd()!;
+    return this.fullScan ? this.pickFullScan(hosts) : this.pickNChoices(hosts);
+  }
+
+  private pickNChoices(hosts: readonly LbHost[]): LbHost {
+    const n = hosts.length;
+    let candidate = hosts[this.random.nextUint32() % n]!;
+    for (let c = 1; c < this.choiceCount; c++) {
+      const sampled = hosts[this.random.nextUint32() % n]!;
+      if (sampled.activeRequests < candidate.activeRequests) candidate = sampled;
+    }
+    return candidate;
+  }
+
+  private pickFullScan(hosts: readonly LbHost[]): LbHost {
+    let candidate = hosts[0]!;
+    let candidateActive = candidate.activeRequests;
+    let tied = 1;
+    for (let i = 1; i < hosts.length; i++) {
+      const h = hosts[i]!;
+      const a = h.activeRequests;
+      if (a < candidateActive) {
+        candidate = h;
+        candidateActive = a;
+        tied = 1;
+      } else if (a === candidateActive) {
+        // Reservoir sampling: each of the tied hosts ends up chosen with probability 1/ties.
+        tied++;
+        if (this.random.nextUint32() % tied === 0) {
+          candidate = h;
+        }
+      }
+    }
+    return candidate;
+  }
+}

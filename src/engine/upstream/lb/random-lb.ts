@@ -1,0 +1,49 @@
+// RANDOM (Envoy source/extensions/load_balancing_policies/random/random_lb.cc): one uniform
+// random number picks the priority (value % 100) and then the host (value % hosts). Host
+// weights are ignored, as in Envoy. Worker side, per request; allocates nothing.
+
+import { HostSources } from './host-sources';
+import {
+  DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+  newLbStats,
+  type LbContext,
+  type LbHost,
+  type LbOptions,
+  type LbStats,
+  type LoadBalancer,
+  type RandomGenerator,
+} from './lb-types';
+import type { PrioritySet } from './priority-set';
+
+function unitWeight(): number {
+  return 1;
+}
+
+export class RandomLoadBalancer implements LoadBalancer {
+  readonly policy = 'RANDOM' as const;
+  readonly stats: LbStats = newLbStats();
+  private readonly sources: HostSources;
+
+  constructor(options: LbOptions, private readonly random: RandomGenerator) {
+    this.sources = new HostSources({
+      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+      localityWeighted: options.localityWeightedLb ?? false,
+      random,
+      weightOf: unitWeight,
+      useEdf: false,
+      stats: this.stats,
+    });
+  }
+
+  refresh(prioritySet: PrioritySet): void {
+    this.sources.rebuild(prioritySet);
+  }
+
+  chooseHost(_ctx: LbContext | null): LbHost | null {
+    const r = this.random.nextUint32();
+    const src = this.sources.select(r);
+    if (src === null) return null;
+    const n = src.hosts.length;
+    return n === 0 ? null : src.hosts[r % n]!;
+  }
+}
