@@ -1,0 +1,125 @@
+// Tests of the renderers (render.ts) and the rule builder (builder.ts): Istio's builder goldens
+// (../shared/corpus/istio/iptables/builder/), cleanup and check command forms, save-state parsing.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RuleBuilder, type Table } from './builder';
+import { buildCaptureRules } from './capture';
+import { DEFAULT_CONFIG } from './config';
+import { parseSaveState, renderChecks, renderCleanup, renderCommands, renderLeftoverCleanup, renderRestore } from './render';
+
+const BUILDER_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'istio', 'iptables', 'builder');
+const T = 'table' as Table;
+const commandsText = (cmds: string[][]) => cmds.map((c) => `${c.join(' ')}\n`).join('');
+
+describe('builder goldens (istio pkg/builder/testdata)', () => {
+  const cases: Array<[string, (b: RuleBuilder) => void]> = [
+    ['insert-single', (b) => b.insertV4('chain', T, 2, '-f', 'foo', '-b', 'bar')],
+    ['append-single', (b) => b.appendV4('chain', T, '-f', 'foo', '-b', 'bar')],
+    ['append-multi', (b) => b.appendV4('chain', T, '-f', 'foo', '-b', 'bar').appendV4('chain', T, '-f', 'fu', '-b', 'bar').appendV4('chain', T, '-f', 'foo', '-b', 'baz')],
+    ['insert-multi', (b) => b.insertV4('chain', T, 1, '-f', 'foo', '-b', 'bar').insertV4('chain', T, 2, '-f', 'foo', '-b', 'baaz').insertV4('chain', T, 3, '-f', 'foo', '-b', 'baz')],
+    ['append-insert-multi', (b) => b.appendV4('chain', T, '-f', 'foo', '-b', 'bar').insertV4('chain', T, 2, '-f', 'foo', '-b', 'bar').appendV4('chain', T, '-f', 'foo', '-b', 'baz')],
+  ];
+  for (const [name, build] of cases) {
+    it(name, () => {
+      const b = new RuleBuilder(true);
+      build(b);
+      const rules = b.build();
+      expect(rules.v6).toHaveLength(0);
+      expect(commandsText(renderCommands(rules.v4))).toBe(readFileSync(path.join(BUILDER_DIR, `${name}.golden`), 'utf8'));
+      expect(renderRestore(rules.v4)).toBe(readFileSync(path.join(BUILDER_DIR, `${name}-restore.golden`), 'utf8'));
+    });
+  }
+
+  it('multi-rules-new-chain (v4 and v6 differ; tables sorted in restore form)', () => {
+    const b = new RuleBuilder(true);
+    b.appendV4('chain', T, '-f', 'foo', '-b', 'bar').insertV4('chain', T, 2, '-f', 'foo', '-b', 'bar').appendV4('chain', T, '-f', 'foo', '-b', 'baz');
+    b.appendV6('chain', T, '-f', 'foo', '-b', 'bar').insertV6('chain', T, 2, '-f', 'foo', '-b', 'bar').insertV6('chain', T, 1, '-f', 'foo', '-b', 'bar');
+    b.appendV4('PREROUTING', 'nat', '-f', 'foo', '-b', 'bar');
+    const rules = b.build();
+    for (const [fam, list] of [['v4', rules.v4], ['v6', rules.v6]] as const) {
+      const base = path.join(BUILDER_DIR, `multi-rules-new-chain-${fam}`);
+      expect(commandsText(renderCommands(list))).toBe(readFileSync(`${base}.golden`, 'utf8'));
+      expect(renderRestore(list)).toBe(readFileSync(`${base}-restore.golden`, 'utf8'));
+    }
+  });
+
+  it('collects no IPv6 rules when IPv6 is off', () => {
+    const b = new RuleBuilder(false).append('chain', T, '-j', 'X').insert('chain', T, 1, '-j', 'Y');
+    expect(b.build().v4).toHaveLength(2);
+    expect(b.build().v6).toHaveLength(0);
+  });
+});
+
+describe('cleanup and checks', () => {
+  const cfg = { ...DEFAULT_CONFIG, proxyUid: '1337', proxyGid: '1337', inboundPortsInclude: '*', outboundIpRangesInclude: '*', rerouteVirtualInterfaces: 'eth1' };
+  const rules = buildCaptureRules(cfg).v4;
+
+  it('deletes (in reverse order) rules of built-in chains and jumps between Istio chains, then flushes and deletes every Istio chain', () => {
+    const text = commandsText(renderCleanup(rules));
+    expect(text).toBe(
+      [
+        '-t nat -D PREROUTING -i eth1 -j ISTIO_REDIRECT',
+        '-t nat -D ISTIO_OUTPUT -j ISTIO_REDIRECT',
+        '-t nat -D ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --gid-owner 1337 -j ISTIO_IN_REDIRECT',
+        '-t nat -D ISTIO_OUTPUT -o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT',
+        '-t nat -D OUTPUT -j ISTIO_OUTPUT',
+        '-t nat -D ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT',
+        '-t nat -D PREROUTING -p tcp -j ISTIO_INBOUND',
+        '-t nat -D PREROUTING -i eth1 -j RETURN',
+        '-t nat -F ISTIO_OUTPUT',
+        '-t nat -X ISTIO_OUTPUT',
+        '-t nat -F ISTIO_INBOUND',
+        '-t nat -X ISTIO_INBOUND',
+        '-t nat -F ISTIO_IN_REDIRECT',
+        '-t nat -X ISTIO_IN_REDIRECT',
+        '-t nat -F ISTIO_REDIRECT',
+        '-t nat -X ISTIO_REDIRECT',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('checks every rule with -C and without insert positions', () => {
+    const checks = renderChecks(rules);
+    expect(checks).toHaveLength(rules.length);
+    expect(checks[0]).toEqual(['-t', 'nat', '-C', 'PREROUTING', '-i', 'eth1', '-j', 'RETURN']);
+    expect(checks.every((c) => c[2] === '-C')).toBe(true);
+  });
+});
+
+describe('iptables-save state', () => {
+  const save = [
+    '# Generated by iptables-save v1.8.9 (nf_tables)',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':ISTIO_OUTPUT - [0:0]',
+    ':ISTIO_EMPTY - [0:0]',
+    '-A OUTPUT -j ISTIO_OUTPUT',
+    '-A OUTPUT -p tcp -j ACCEPT',
+    '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    'COMMIT',
+    '*security',
+    ':ISTIO_IGNORED - [0:0]',
+    'COMMIT',
+    '',
+  ].join('\n');
+
+  it('records Istio chains (even empty) and rules of other chains, ignores unknown tables', () => {
+    const state = parseSaveState(save);
+    const nat = state.get('nat')!;
+    expect([...nat.keys()].sort()).toEqual(['ISTIO_EMPTY', 'ISTIO_OUTPUT', 'OUTPUT']);
+    expect(nat.get('OUTPUT')).toEqual(['-A OUTPUT -j ISTIO_OUTPUT', '-A OUTPUT -p tcp -j ACCEPT']);
+    expect(state.has('security')).toBe(false);
+  });
+
+  it('leftover cleanup removes only jumps into Istio chains, then flushes before deleting', () => {
+    expect(renderLeftoverCleanup(parseSaveState(save))).toEqual([
+      ['-t', 'nat', '-D', 'OUTPUT', '-j', 'ISTIO_OUTPUT'],
+      ['-t', 'nat', '-F', 'ISTIO_OUTPUT'],
+      ['-t', 'nat', '-F', 'ISTIO_EMPTY'],
+      ['-t', 'nat', '-X', 'ISTIO_OUTPUT'],
+      ['-t', 'nat', '-X', 'ISTIO_EMPTY'],
+    ]);
+  });
+});
