@@ -335,8 +335,10 @@ export class AdsClient extends EventEmitter {
 
   private async handleSotw(stream: ActiveStream, typeUrl: string, m: DecodedMessage): Promise<void> {
     const state = this.sotw.get(typeUrl);
-    if (!state) {
-      // Envoy ignores responses for a type nobody subscribed to, without ACKing them.
+    // Envoy ignores responses for a type nobody subscribed to, without ACKing them. A full-state
+    // type nobody watches any more is the same: its ACK would have to carry an empty name list,
+    // which means wildcard again.
+    if (!state || (state.fullState && !state.interested)) {
       this.logger.warn({ typeUrl }, 'ads: response for a type not watched, ignored');
       return;
     }

@@ -152,6 +152,22 @@ describe('AdsClient delta over a Unix socket', () => {
     expect(client!.subscription(CLUSTER_TYPE_URL)!.version).toBe('v2');
   });
 
+  test('a consumer that throws NACKs the whole response with its message', async () => {
+    client!.start();
+    await allAcked();
+    reject = (u) => {
+      if (u.typeUrl === LISTENER_TYPE_URL) throw new Error('store exploded');
+      return undefined;
+    };
+    const from = server.requests.length;
+    server.upsertResources(LISTENER_TYPE_URL, [], 'v2');
+    server.push(LISTENER_TYPE_URL);
+    const nack = await server.waitForRequest((r) => r.typeUrl === LISTENER_TYPE_URL && !!r.request.errorDetail, 5000, from);
+    expect(nack.request.errorDetail.message).toBe('lds: update failed: store exploded');
+    expect(client!.typeCounters(LISTENER_TYPE_URL).update_rejected).toBe(1);
+    expect(client!.subscription(LISTENER_TYPE_URL)!.version).not.toBe('v2');
+  });
+
   test('removed_resources reach the consumer and drop the held version', async () => {
     client!.start();
     await allAcked();

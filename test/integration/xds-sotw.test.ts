@@ -284,6 +284,24 @@ describe('AdsClient SotW over a Unix socket', () => {
     expect(edsReqs[1]!.request.resourceNames).toContain(extra);
   });
 
+  test('a response far above gRPC\'s default 4 MiB receive limit is accepted (contract 3.1)', async () => {
+    const Cluster = typeForUrl(CLUSTER_TYPE_URL)!;
+    const big = Array.from({ length: 40 }, (_, i) => {
+      const name = `outbound|80||svc-${i}.big.svc.cluster.local`;
+      return { name, value: Cluster.encode(Cluster.fromObject({ name, altStatName: 'x'.repeat(150 * 1024) })).finish() };
+    });
+    server.setResources(CLUSTER_TYPE_URL, big, 'big-1');
+    let got = 0;
+    client = makeClient((u) => {
+      if (u.typeUrl === CLUSTER_TYPE_URL) got = u.resources.length;
+      return { errors: [] };
+    });
+    client.start();
+    await server.waitForRequest(isAckOf(server, CLUSTER_TYPE_URL, 'big-1'));
+    expect(got).toBe(40);
+    expect(client.counters.disconnected).toBe(0);
+  });
+
   test('TCP target on 127.0.0.1 port 0 works the same', async () => {
     const tcp = await FakeAdsServer.start({ tcp: true });
     try {
