@@ -1,3 +1,4 @@
+// Unit tests for the ADS reconnect backoff: doubling ceiling, 30 s cap, full jitter, reset.
 import { Backoff } from './backoff';
 
 describe('Backoff', () => {

@@ -1,3 +1,4 @@
+// Unit tests for delta per-type state: initial subscribe vs diffs, ACK-only requests, version tracking.
 import { DeltaTypeState } from './delta-state';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from './type-urls';
 

@@ -1,3 +1,4 @@
+// Unit tests for NACK error_detail text: sorting, joining, truncation under the 4 KiB limit.
 import { buildNackMessage } from './nack-message';
 
 describe('buildNackMessage', () => {

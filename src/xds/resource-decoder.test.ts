@@ -1,3 +1,4 @@
+// Unit tests for the Any decoder: per-resource isolation of bad Anys, names, Resource wrappers.
 import { lookupType } from '../gen/proto-root';
 import { adsMessageTypes } from './ads-grpc';
 import { decodeDeltaResources, decodeSotwResources } from './resource-decoder';

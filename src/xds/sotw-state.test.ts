@@ -1,3 +1,4 @@
+// Unit tests for SotW per-type state: wire names, ACK/NACK version and nonce, deletion by absence.
 import { SotwTypeState } from './sotw-state';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from './type-urls';
 
