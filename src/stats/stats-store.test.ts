@@ -58,7 +58,7 @@ describe('StatsStore', () => {
     expect(rejected.value).toBe(0);
     // A full-match regex: a name that only contains the pattern's text is rejected.
     expect(s.counter('xvhost.v.route')).toBeInstanceOf(NullCounter);
-    expect(s.snapshot().counters.names.sort()).toEqual(['http.in.rbac.allowed', 'server.x', 'vhost.v.route.r.upstream_rq_total']);
+    expect([...s.snapshot().counters.names].sort()).toEqual(['http.in.rbac.allowed', 'server.x', 'vhost.v.route.r.upstream_rq_total']);
 
     const none = new StatsStore(opts({ statsMatcher: { kind: 'reject_all', patterns: [] } }));
     none.gauge('server.state').set(1);
