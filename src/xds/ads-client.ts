@@ -208,14 +208,15 @@ export class AdsClient extends EventEmitter {
     if (stream !== this.stream) return;
     this.counters.disconnected++;
     this.counters.connected_state = 0;
-    // Envoy counts a lost stream as a failed update attempt for every subscription.
+    this.emit('disconnected', { streamId: stream.id, code: status.code, details: status.details });
+    if (this.stopped) return;
+    // Envoy counts a lost stream as a failed update attempt for every subscription
+    // (onConfigUpdateFailed with ConnectionFailure); our own stop() is not a failure.
     for (const typeUrl of this.delta ? this.deltaStates.keys() : this.sotw.keys()) {
       const c = this.typeCounters(typeUrl);
       c.update_attempt++;
       c.update_failure++;
     }
-    this.emit('disconnected', { streamId: stream.id, code: status.code, details: status.details });
-    if (this.stopped) return;
     const delay = this.backoff.nextDelayMs();
     this.logger.warn({ stream: stream.id, code: status.code, details: status.details, retryMs: delay }, 'ads: stream closed, reconnecting');
     this.reconnectTimer = setTimeout(() => {
