@@ -3,6 +3,9 @@
 // versions per type, exact raw bytes, NACK naming the bad resource with the version held at the
 // last good one, istiod-style partial EDS pushes, deletion by absence, node-on-first-only and
 // reconnect re-sending every subscription.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { adsMessageTypes } from '../../src/xds/ads-grpc';
 import { AdsClient } from '../../src/xds/ads-client';
 import type { AdsUpdate, AdsUpdateResult } from '../../src/xds/ads-types';
@@ -300,6 +303,48 @@ describe('AdsClient SotW over a Unix socket', () => {
     await server.waitForRequest(isAckOf(server, CLUSTER_TYPE_URL, 'big-1'));
     expect(got).toBe(40);
     expect(client.counters.disconnected).toBe(0);
+  });
+
+  test('keeps retrying with backoff while nobody listens, then connects when the server appears', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ads-late-'));
+    const sock = join(dir, 'XDS');
+    const got: string[] = [];
+    const c = new AdsClient({
+      target: `unix://${sock}`,
+      node: NODE,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onResponse: (u) => (got.push(u.versionInfo), { errors: [] }),
+    });
+    client = c;
+    c.watch(CLUSTER_TYPE_URL, '*');
+    c.start();
+    await until(() => c.counters.disconnected >= 2);
+    expect(c.counters.connected).toBe(0);
+    expect(c.typeCounters(CLUSTER_TYPE_URL).update_failure).toBeGreaterThanOrEqual(2);
+    const late = await FakeAdsServer.start({ socketPath: sock });
+    try {
+      late.setResources(CLUSTER_TYPE_URL, corpus.get(CLUSTER_TYPE_URL)!.resources, 'late-1');
+      await late.waitForRequest(isAckOf(late, CLUSTER_TYPE_URL, 'late-1'), 15000);
+      expect(got).toEqual(['late-1']);
+      expect(c.counters.connected).toBe(1);
+    } finally {
+      c.stop();
+      await late.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a relative unix: target (as in Istio\'s ./etc/istio/proxy/XDS) resolves from the cwd', async () => {
+    const abs = server.target.slice('unix://'.length);
+    const rel = relative(process.cwd(), abs);
+    expect(rel.startsWith('/')).toBe(false);
+    const got: string[] = [];
+    const c = new AdsClient({ target: `unix:${rel}`, node: NODE, onResponse: (u) => (got.push(u.typeUrl), { errors: [] }) });
+    client = c;
+    c.watch(CLUSTER_TYPE_URL, '*');
+    c.start();
+    await server.waitForRequest(isAckOf(server, CLUSTER_TYPE_URL, versionOf(CLUSTER_TYPE_URL)));
+    expect(got).toEqual([CLUSTER_TYPE_URL]);
   });
 
   test('TCP target on 127.0.0.1 port 0 works the same', async () => {

@@ -89,13 +89,18 @@ export class FakeAdsServer {
     private readonly tmpDir: string | undefined,
   ) {}
 
-  /** Starts on a fresh Unix socket (default) or on 127.0.0.1 port 0 with {tcp: true}. */
-  static async start(opts: { tcp?: boolean } = {}): Promise<FakeAdsServer> {
+  /**
+   * Starts on a fresh Unix socket (default), on a given socket path (to come up where a client
+   * is already retrying), or on 127.0.0.1 port 0 with {tcp: true}.
+   */
+  static async start(opts: { tcp?: boolean; socketPath?: string } = {}): Promise<FakeAdsServer> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
     let tmpDir: string | undefined;
     let address: string;
     if (opts.tcp) {
       address = '127.0.0.1:0';
+    } else if (opts.socketPath) {
+      address = `unix://${opts.socketPath}`;
     } else {
       tmpDir = mkdtempSync(join(tmpdir(), 'fake-ads-'));
       address = `unix://${join(tmpDir, 'xds.sock')}`;
