@@ -154,6 +154,27 @@ suite('meshproxy-iptables with real iptables in a network namespace', () => {
     expect(istioNames(ns.run(['iptables-save']))).toBe(0);
   });
 
+  it('--run-validation passes when capture works (as the proxy uid) and fails with 126 when it does not', () => {
+    if (spawnSync('sh', ['-c', 'command -v setpriv']).status !== 0) {
+      // eslint-disable-next-line no-console
+      console.warn('setpriv (util-linux) missing: validation test not run');
+      return;
+    }
+    const ns = podNamespace(['192.0.2.10/24']);
+    made.push(ns);
+    const asProxy = (args: string[]) =>
+      ns.exec(['setpriv', '--reuid', '1337', '--regid', '1337', '--clear-groups', process.execPath, BIN, ...args]);
+    const validate = ['--skip-rule-apply', '--run-validation', '--probe-timeout', '2s', '--log_output_level=default:warn'];
+    // No rules yet: the probe to 127.0.0.6:15002 is not redirected.
+    const before = asProxy(validate);
+    expect(before.code).toBe(126);
+    expect(before.stderr).toContain('validation timeout');
+    expect(tool(ns, HELM_ARGS).code).toBe(0);
+    const after = asProxy(validate);
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+  });
+
   it('TPROXY mode: mangle chains and policy routing; --reconcile replaces a different rule set', () => {
     const ns = podNamespace(['192.0.2.10/24']);
     made.push(ns);
