@@ -18,134 +18,143 @@ const P5H = 0x27d4eb2f, P5L = 0x165667c5;
 // 2^64 - P1 (two's complement; P1's low half is non-zero so no carry into the high half).
 const NP1H = ~P1H >>> 0, NP1L = -P1L >>> 0;
 
-// Result registers of the 64-bit helpers below (avoid returning tuples).
-let H = 0;
-let L = 0;
+// Result registers of the 64-bit helpers below (avoid returning tuples). A typed array, not
+// module-level lets: V8 boxes a double >= 2^30 stored in a context slot (one allocation per
+// operation); typed array stores do not allocate.
+const R = new Uint32Array(2);
 
-/** (ah,al) * (bh,bl) mod 2^64 -> H, L. The low 32x32 product is split into 16-bit limbs so
+/** (ah,al) * (bh,bl) mod 2^64 -> R[0], R[1]. The low 32x32 product is split into 16-bit limbs so
  * every intermediate stays an exact integer in a double. */
 function mul(ah: number, al: number, bh: number, bl: number): void {
   const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
   const mid = a0 * b1 + a1 * b0; // < 2^33
   const midLow = mid & 0xffff;
   const low = a0 * b0 + midLow * 65536; // < 2^33
-  L = low >>> 0;
+  R[1] = low >>> 0;
   const carry = low > 0xffffffff ? 1 : 0;
-  H = (a1 * b1 + (mid - midLow) / 65536 + carry + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  R[0] = (a1 * b1 + (mid - midLow) / 65536 + carry + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
 }
 
-/** (ah,al) + (bh,bl) mod 2^64 -> H, L. */
+/** (ah,al) + (bh,bl) mod 2^64 -> R[0], R[1]. */
 function add(ah: number, al: number, bh: number, bl: number): void {
   const lo = al + bl;
-  L = lo >>> 0;
-  H = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  R[1] = lo >>> 0;
+  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
-/** rotate left by r, 0 < r < 32 -> H, L. (XXH64 only rotates by 1..31.) */
+/** rotate left by r, 0 < r < 32 -> R[0], R[1]. (XXH64 only rotates by 1..31.) */
 function rotl(h: number, l: number, r: number): void {
-  H = ((h << r) | (l >>> (32 - r))) >>> 0;
-  L = ((l << r) | (h >>> (32 - r))) >>> 0;
+  R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
+  R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
-/** XXH64_round: acc = rotl(acc + input * P2, 31) * P1 -> H, L. */
+/** XXH64_round: acc = rotl(acc + input * P2, 31) * P1 -> R[0], R[1]. */
 function round(accH: number, accL: number, inH: number, inL: number): void {
   mul(inH, inL, P2H, P2L);
-  add(accH, accL, H, L);
-  rotl(H, L, 31);
-  mul(H, L, P1H, P1L);
+  add(accH, accL, R[0], R[1]);
+  rotl(R[0], R[1], 31);
+  mul(R[0], R[1], P1H, P1L);
 }
 
-/** XXH64_mergeRound: acc = (acc ^ round(0, val)) * P1 + P4 -> H, L. */
+/** XXH64_mergeRound: acc = (acc ^ round(0, val)) * P1 + P4 -> R[0], R[1]. */
 function mergeRound(accH: number, accL: number, valH: number, valL: number): void {
   round(0, 0, valH, valL);
-  mul((accH ^ H) >>> 0, (accL ^ L) >>> 0, P1H, P1L);
-  add(H, L, P4H, P4L);
+  mul((accH ^ R[0]) >>> 0, (accL ^ R[1]) >>> 0, P1H, P1L);
+  add(R[0], R[1], P4H, P4L);
 }
 
 function read32(b: Uint8Array, i: number): number {
   return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
-/** Core: hash b[0, len) with seed (seedH, seedL); result in H, L. */
+/** Core: hash b[0, len) with seed (seedH, seedL); result in R[0], R[1]. */
 function hashBytes(b: Uint8Array, len: number, seedH: number, seedL: number): void {
   let p = 0;
   let hH: number, hL: number;
   if (len >= 32) {
     add(seedH, seedL, P1H, P1L);
-    add(H, L, P2H, P2L);
-    let v1H = H, v1L = L;
+    add(R[0], R[1], P2H, P2L);
+    let v1H = R[0], v1L = R[1];
     add(seedH, seedL, P2H, P2L);
-    let v2H = H, v2L = L;
+    let v2H = R[0], v2L = R[1];
     let v3H = seedH, v3L = seedL;
     // seed - P1 == seed + (2^64 - P1)
     add(seedH, seedL, NP1H, NP1L);
-    let v4H = H, v4L = L;
+    let v4H = R[0], v4L = R[1];
     const limit = len - 32;
     do {
-      round(v1H, v1L, read32(b, p + 4), read32(b, p)); v1H = H; v1L = L;
-      round(v2H, v2L, read32(b, p + 12), read32(b, p + 8)); v2H = H; v2L = L;
-      round(v3H, v3L, read32(b, p + 20), read32(b, p + 16)); v3H = H; v3L = L;
-      round(v4H, v4L, read32(b, p + 28), read32(b, p + 24)); v4H = H; v4L = L;
+      round(v1H, v1L, read32(b, p + 4), read32(b, p)); v1H = R[0]; v1L = R[1];
+      round(v2H, v2L, read32(b, p + 12), read32(b, p + 8)); v2H = R[0]; v2L = R[1];
+      round(v3H, v3L, read32(b, p + 20), read32(b, p + 16)); v3H = R[0]; v3L = R[1];
+      round(v4H, v4L, read32(b, p + 28), read32(b, p + 24)); v4H = R[0]; v4L = R[1];
       p += 32;
     } while (p <= limit);
-    rotl(v1H, v1L, 1); hH = H; hL = L;
-    rotl(v2H, v2L, 7); add(hH, hL, H, L); hH = H; hL = L;
-    rotl(v3H, v3L, 12); add(hH, hL, H, L); hH = H; hL = L;
-    rotl(v4H, v4L, 18); add(hH, hL, H, L); hH = H; hL = L;
-    mergeRound(hH, hL, v1H, v1L); hH = H; hL = L;
-    mergeRound(hH, hL, v2H, v2L); hH = H; hL = L;
-    mergeRound(hH, hL, v3H, v3L); hH = H; hL = L;
-    mergeRound(hH, hL, v4H, v4L); hH = H; hL = L;
+    rotl(v1H, v1L, 1); hH = R[0]; hL = R[1];
+    rotl(v2H, v2L, 7); add(hH, hL, R[0], R[1]); hH = R[0]; hL = R[1];
+    rotl(v3H, v3L, 12); add(hH, hL, R[0], R[1]); hH = R[0]; hL = R[1];
+    rotl(v4H, v4L, 18); add(hH, hL, R[0], R[1]); hH = R[0]; hL = R[1];
+    mergeRound(hH, hL, v1H, v1L); hH = R[0]; hL = R[1];
+    mergeRound(hH, hL, v2H, v2L); hH = R[0]; hL = R[1];
+    mergeRound(hH, hL, v3H, v3L); hH = R[0]; hL = R[1];
+    mergeRound(hH, hL, v4H, v4L); hH = R[0]; hL = R[1];
   } else {
-    add(seedH, seedL, P5H, P5L); hH = H; hL = L;
+    add(seedH, seedL, P5H, P5L); hH = R[0]; hL = R[1];
   }
   // h += len (len < 2^53; split it)
-  add(hH, hL, Math.floor(len / 4294967296) >>> 0, len >>> 0); hH = H; hL = L;
+  add(hH, hL, Math.floor(len / 4294967296) >>> 0, len >>> 0); hH = R[0]; hL = R[1];
 
   while (p + 8 <= len) {
     round(0, 0, read32(b, p + 4), read32(b, p));
-    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 27);
-    mul(H, L, P1H, P1L);
-    add(H, L, P4H, P4L); hH = H; hL = L;
+    rotl((hH ^ R[0]) >>> 0, (hL ^ R[1]) >>> 0, 27);
+    mul(R[0], R[1], P1H, P1L);
+    add(R[0], R[1], P4H, P4L); hH = R[0]; hL = R[1];
     p += 8;
   }
   if (p + 4 <= len) {
     mul(0, read32(b, p), P1H, P1L);
-    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 23);
-    mul(H, L, P2H, P2L);
-    add(H, L, P3H, P3L); hH = H; hL = L;
+    rotl((hH ^ R[0]) >>> 0, (hL ^ R[1]) >>> 0, 23);
+    mul(R[0], R[1], P2H, P2L);
+    add(R[0], R[1], P3H, P3L); hH = R[0]; hL = R[1];
     p += 4;
   }
   while (p < len) {
     mul(0, b[p]!, P5H, P5L);
-    rotl((hH ^ H) >>> 0, (hL ^ L) >>> 0, 11);
-    mul(H, L, P1H, P1L); hH = H; hL = L;
+    rotl((hH ^ R[0]) >>> 0, (hL ^ R[1]) >>> 0, 11);
+    mul(R[0], R[1], P1H, P1L); hH = R[0]; hL = R[1];
     p++;
   }
-  H = hH;
-  L = hL;
+  R[0] = hH;
+  R[1] = hL;
 }
 
-/** XXH64_avalanche on (hH, hL) -> H, L. */
+/** XXH64_avalanche on (hH, hL) -> R[0], R[1]. */
 function avalanche(hH: number, hL: number): void {
   // h ^= h >> 33
   hL = (hL ^ (hH >>> 1)) >>> 0;
-  mul(hH, hL, P2H, P2L); hH = H; hL = L;
+  mul(hH, hL, P2H, P2L); hH = R[0]; hL = R[1];
   // h ^= h >> 29
   hL = (hL ^ ((hL >>> 29) | (hH << 3))) >>> 0;
   hH = (hH ^ (hH >>> 29)) >>> 0;
-  mul(hH, hL, P3H, P3L); hH = H; hL = L;
+  mul(hH, hL, P3H, P3L); hH = R[0]; hL = R[1];
   // h ^= h >> 32
-  H = hH;
-  L = (hL ^ hH) >>> 0;
+  R[0] = hH;
+  R[1] = (hL ^ hH) >>> 0;
 }
 
 let scratch = Buffer.allocUnsafe(256);
 
 function encode(input: string): number {
-  const max = input.length * 3;
+  const n = input.length;
+  const max = n * 3;
   if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
-  return scratch.write(input, 0, 'utf8');
+  // ASCII fast path (header values, addresses): copy code units, no native call.
+  let i = 0;
+  for (; i < n; i++) {
+    const c = input.charCodeAt(i);
+    if (c > 0x7f) break;
+    scratch[i] = c;
+  }
+  return i === n ? n : scratch.write(input, 0, 'utf8');
 }
 
 function run(input: string | Uint8Array, seedH: number, seedL: number): void {
@@ -155,7 +164,7 @@ function run(input: string | Uint8Array, seedH: number, seedL: number): void {
   } else {
     hashBytes(input, input.length, seedH, seedL);
   }
-  avalanche(H, L);
+  avalanche(R[0], R[1]);
 }
 
 /**
@@ -166,15 +175,15 @@ function run(input: string | Uint8Array, seedH: number, seedL: number): void {
 export function xxhash64Into(input: string | Uint8Array, out: Uint32Array, seed: number | bigint = 0): void {
   if (typeof seed === 'number') run(input, 0, seed >>> 0);
   else run(input, Number((seed >> 32n) & 0xffffffffn), Number(seed & 0xffffffffn));
-  out[0] = H;
-  out[1] = L;
+  out[0] = R[0];
+  out[1] = R[1];
 }
 
 /** Same as xxhash64Into but returns a bigint (allocates; for config time, tests and logs). */
 export function xxhash64(input: string | Uint8Array, seed: number | bigint = 0): bigint {
   if (typeof seed === 'number') run(input, 0, seed >>> 0);
   else run(input, Number((seed >> 32n) & 0xffffffffn), Number(seed & 0xffffffffn));
-  return (BigInt(H) << 32n) | BigInt(L);
+  return (BigInt(R[0]) << 32n) | BigInt(R[1]);
 }
 
 /** (hi * 2^32 + lo) mod m for a 64-bit value in halves; exact for m < 2^26 (tables, 100). */
