@@ -1,7 +1,8 @@
 // The real HostFacts of the iptables init tool (src/init): what resolve.ts needs to know about
 // the pod it runs in. User lookup reads /etc/passwd (as Go's os/user does without cgo),
 // addresses come from the interfaces in the current network namespace, nameservers from
-// /etc/resolv.conf. Read lazily, only when resolve asks.
+// /etc/resolv.conf. Read lazily, only when resolve asks. Unlike Go's net.InterfaceAddrs, Node's
+// networkInterfaces() (libuv) lists only interfaces that are up and running; in a pod eth0 is.
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { HostFacts } from './resolve';
