@@ -236,6 +236,11 @@ const VALID_REQUESTS: Case[] = [
     events: [['begin'], req('GET', 'http://example.com/a%20b', ['X-Latin', 'caf\xe9']), ['complete', null]],
   },
   {
+    name: 'asterisk-form and absolute-form with scheme characters',
+    input: 'OPTIONS * HTTP/1.1\r\n\r\nGET svc+h2.v-1://host:80/p HTTP/1.1\r\n\r\n',
+    events: [['begin'], req('OPTIONS', '*', []), ['complete', null], ['begin'], req('GET', 'svc+h2.v-1://host:80/p', []), ['complete', null]],
+  },
+  {
     name: 'custom method when allowed',
     input: 'FROB /x HTTP/1.1\r\n\r\n',
     opts: { allowCustomMethods: true },
@@ -325,6 +330,9 @@ const MALFORMED_REQUESTS: ErrorCase[] = [
   { name: 'tab separator', input: 'GET\t/ HTTP/1.1\r\n\r\n', error: E('INVALID_METHOD', 400, CODEC) },
   { name: 'control byte in target', input: 'GET /a\x01b HTTP/1.1\r\n\r\n', error: E('INVALID_URL', 400, CODEC) },
   { name: 'non-ASCII target', input: 'GET /caf\xe9 HTTP/1.1\r\n\r\n', error: E('INVALID_URL', 400, CODEC) },
+  { name: 'relative target without slash', input: 'GET foo HTTP/1.1\r\n\r\n', error: E('INVALID_URL', 400, CODEC) },
+  { name: 'absolute target without //', input: 'GET http:/x HTTP/1.1\r\n\r\n', error: E('INVALID_URL', 400, CODEC) },
+  { name: 'absolute target with bad scheme', input: 'GET 1http://x/ HTTP/1.1\r\n\r\n', error: E('INVALID_URL', 400, CODEC) },
   { name: 'double space before version', input: 'GET /  HTTP/1.1\r\n\r\n', error: E('INVALID_VERSION', 400, CODEC) },
   { name: 'lowercase version', input: 'GET / http/1.1\r\n\r\n', error: E('INVALID_VERSION', 400, CODEC) },
   { name: 'malformed version', input: 'GET / HTTP/1.1.1\r\n\r\n', error: E('INVALID_VERSION', 400, CODEC) },
@@ -521,6 +529,37 @@ describe('H1Parser flow control and lifecycle', () => {
     const urls = r.events.filter((e) => e[0] === 'headers').map((e) => (e[1] as Partial<H1MessageHead>).url);
     expect(urls).toEqual(['/1', '/2', '/3', '/4']);
     expect(r.parser.isIdle()).toBe(true);
+  });
+
+  test('feed from inside a callback is queued behind the rest of the current chunk', () => {
+    const r = new Recorder('request');
+    let fed = false;
+    r.onCompleteHook = () => {
+      if (!fed) {
+        fed = true;
+        r.parser.feed(b('GET /3 HTTP/1.1\r\n\r\n'));
+      }
+    };
+    r.parser.feed(b('GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'));
+    const urls = r.events.filter((e) => e[0] === 'headers').map((e) => (e[1] as Partial<H1MessageHead>).url);
+    expect(urls).toEqual(['/1', '/2', '/3']);
+  });
+
+  test('destroy from onHeaders stops delivery of the body and later messages', () => {
+    const events: string[] = [];
+    const p: H1Parser = new H1Parser('request', {
+      onMessageBegin: () => events.push('begin'),
+      onHeaders: () => {
+        events.push('headers');
+        p.destroy();
+      },
+      onBody: () => events.push('body'),
+      onMessageComplete: () => events.push('complete'),
+      onError: () => events.push('error'),
+    });
+    p.feed(b('POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n'));
+    p.finish();
+    expect(events).toEqual(['begin', 'headers']);
   });
 
   test('finish while paused is applied after resume', () => {

@@ -71,6 +71,9 @@ const S_UNTIL_EOF = 12;
 const S_DONE = 13;
 const S_ERROR = 14;
 
+/** Partial-line scratch buffers up to this size are kept between messages. */
+const SCRATCH_KEEP_BYTES = 4096;
+
 const INCOMPLETE = -1;
 const FAILED = -2;
 
@@ -124,6 +127,25 @@ function valueIsLower(buf: Buffer, start: number, end: number, lit: string): boo
     if (folded !== lit.charCodeAt(k)) return false;
   }
   return true;
+}
+
+/**
+ * Shape of the request-target (RFC 9112 3.2), as Envoy's Balsa adapter checks it (isUrlValid):
+ * origin-form "/..." or asterisk-form "*" for any method, authority-form for CONNECT, otherwise
+ * absolute-form, which must start with a scheme (ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")) and "://".
+ */
+function targetFormValid(buf: Buffer, s: number, e: number, isConnect: boolean): boolean {
+  const c0 = buf[s];
+  if (c0 === 0x2f /* / */ || c0 === 0x2a /* * */ || isConnect) return true;
+  if (!((c0 | 0x20) >= 0x61 && (c0 | 0x20) <= 0x7a)) return false;
+  let i = s + 1;
+  while (i < e) {
+    const c = buf[i];
+    const lower = c | 0x20;
+    if ((lower >= 0x61 && lower <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e) i++;
+    else break;
+  }
+  return e - i >= 3 && buf[i] === COLON && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f;
 }
 
 const NAME_CACHE = new Latin1Cache(1024, 64);
@@ -598,6 +620,7 @@ export class H1Parser {
       if (!this.allowCustomMethods) return this.fail('INVALID_METHOD');
       method = latin1(buf, start, methodEnd);
     }
+    if (!targetFormValid(buf, urlStart, urlEnd, method === 'CONNECT')) return this.fail('INVALID_URL');
     const minor = this.parseVersion(buf, vStart, vEnd);
     if (minor < 0) return FAILED;
     if (minor === 0 && !this.acceptHttp10) return this.fail('UNSUPPORTED_VERSION', 'HTTP/1.0');
@@ -794,6 +817,8 @@ export class H1Parser {
     this.head = null;
     this.trailers = null;
     this.lineLen = 0;
+    // Do not keep a scratch buffer grown by one unusually long line for the connection's life.
+    if (this.lineBuf !== null && this.lineBuf.length > SCRATCH_KEEP_BYTES) this.lineBuf = null;
     if (this.state < S_DONE) this.state = head.keepAlive ? S_IDLE : S_DONE;
     this.handler.onMessageComplete(trailers);
   }
