@@ -54,6 +54,12 @@ export function prometheusMetricName(extractedName: string, customNamespaces: re
   return `envoy_${sanitizePrometheusName(extractedName)}`;
 }
 
+/** Prometheus family name (undefined: not exportable) and label text of one full stat name. */
+interface SeriesKey {
+  readonly metric: string | undefined;
+  readonly labels: string;
+}
+
 interface Series {
   readonly fullName: string;
   readonly labels: string;
@@ -66,6 +72,9 @@ interface Series {
  */
 export class PrometheusRenderer {
   private readonly tagProducer: TagProducer;
+  /** Family name and labels per full name, valid for one set of custom namespaces. */
+  private keys = new Map<string, SeriesKey>();
+  private keysNamespaces = '';
 
   constructor(options: Pick<StatsOptionsSpec, 'statsTags' | 'useAllDefaultTags'>) {
     this.tagProducer = new TagProducer(options);
@@ -80,6 +89,11 @@ export class PrometheusRenderer {
   render(snap: StatsSnapshot, p: StatsParams): string {
     const total = snap.counters.names.length + snap.gauges.names.length + snap.histograms.length + snap.textReadouts.names.length;
     if (this.tagProducer.cacheSize > 2 * total + 50_000) this.tagProducer.clearCache();
+    const ns = snap.customNamespaces.join('\n');
+    if (ns !== this.keysNamespaces || this.keys.size > 2 * total + 50_000) {
+      this.keys = new Map();
+      this.keysNamespaces = ns;
+    }
     const tagged = new Map<string, TaggedStatName>();
     for (const t of snap.tagged) tagged.set(t.fullName, t);
     const emitted = new Set<string>();
@@ -131,10 +145,15 @@ export class PrometheusRenderer {
       const full = names[i]!;
       if (p.usedOnly && !used[i]) continue;
       if (p.filter && !p.filter(full)) continue;
-      const e = this.extract(full, tagged);
-      const metric = prometheusMetricName(e.extractedName, namespaces);
+      let key = this.keys.get(full);
+      if (!key) {
+        const e = this.extract(full, tagged);
+        key = { metric: prometheusMetricName(e.extractedName, namespaces), labels: formatTags(e.tags) };
+        this.keys.set(full, key);
+      }
+      const metric = key.metric;
       if (metric === undefined) continue;
-      const series: Series = { fullName: full, labels: formatTags(e.tags), index: i };
+      const series: Series = { fullName: full, labels: key.labels, index: i };
       const list = groups.get(metric);
       if (list) list.push(series);
       else groups.set(metric, [series]);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { StatsStore } from './stats-store';
 import { mergeSnapshots } from './snapshot';
-import { parseStatsParams, DEFAULT_STATS_PARAMS, type StatsParams } from './stats-params';
+import { parseStatsParams, requiredPrefixes, DEFAULT_STATS_PARAMS, type StatsParams } from './stats-params';
 import { renderStatsJson, renderStatsText } from './render-text';
 import { PrometheusRenderer, PROMETHEUS_CONTENT_TYPE, escapeLabelValue, prometheusMetricName } from './render-prometheus';
 
@@ -42,6 +42,34 @@ describe('parseStatsParams', () => {
     expect(parseStatsParams('type=counters').ok).toBe(false);
     expect(params('format=json').format).toBe('json');
     expect(params('text_readouts').textReadouts).toBe(true);
+  });
+});
+
+describe('requiredPrefixes (filter pre-check)', () => {
+  it('finds the literal prefixes of anchored patterns and gives up on anything else', () => {
+    expect(requiredPrefixes('^(server\\.state|listener_manager\\.workers_started)')).toEqual(['server.state', 'listener_manager.workers_started']);
+    expect(requiredPrefixes('^(cluster_manager\\.cds|listener_manager\\.lds)\\.(update_success|update_rejected)$')).toEqual([
+      'cluster_manager.cds',
+      'listener_manager.lds',
+    ]);
+    expect(requiredPrefixes('^cluster\\.a.*x')).toEqual(['cluster.a']);
+    expect(requiredPrefixes('^abc?d')).toEqual(['ab']);
+    expect(requiredPrefixes('^(ab)?c')).toBeUndefined();
+    expect(requiredPrefixes('^a|b')).toBeUndefined();
+    expect(requiredPrefixes('^(a)x|y')).toBeUndefined();
+    expect(requiredPrefixes('^a[|]')).toEqual(['a']);
+    expect(requiredPrefixes('^(?i)abc')).toBeUndefined();
+    expect(requiredPrefixes('^(a(b)|c)')).toBeUndefined();
+    expect(requiredPrefixes('downstream_cx_active$')).toBeUndefined();
+    expect(requiredPrefixes('^.*x')).toBeUndefined();
+  });
+
+  it('never changes what the filter accepts', () => {
+    const names = ['server.state', 'server.stateful', 'xserver.state', 'listener_manager.workers_started', 'listener_manager.lds.update_success', 'abd', 'ad', 'abcd'];
+    for (const re of ['^(server\\.state|listener_manager\\.workers_started)', '^(listener_manager\\.lds)\\.(update_success)$', '^abc?d', '^server\\.state$']) {
+      const p = params(`filter=${encodeURIComponent(re)}`);
+      for (const n of names) expect([re, n, p.filter!(n)]).toEqual([re, n, new RegExp(re).test(n)]);
+    }
   });
 });
 
