@@ -3,7 +3,7 @@
 # Only missing commands are installed, and only as root; otherwise it says what is missing and
 # the tests that need them skip with that reason.
 set -euo pipefail
-want=(curl:curl openssl:openssl ip:iproute2 iptables-restore:iptables)
+want=(curl:curl openssl:openssl ip:iproute2 iptables-restore:iptables promtool:prometheus)
 if [ "${1:-test}" = bench ]; then
   want+=(nginx:nginx iperf3:iperf3 wrk:wrk h2load:nghttp2-client)
 fi

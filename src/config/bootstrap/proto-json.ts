@@ -95,7 +95,10 @@ export function findUnknownFields(type: protobuf.Type, json: unknown, path = '',
 
 /** Parses proto3 JSON into a message. Unknown fields are ignored here (checked by findUnknownFields). */
 export function fromProtoJson(type: protobuf.Type, json: unknown): Msg {
-  return protojson.fromJson(type, json, { ignoreUnknownFields: true }) as Msg;
+  const parsed = protojson.fromJson(type, json, { ignoreUnknownFields: true });
+  // protojson leaves nested messages as plain objects (no $type, so oneofs cannot be read);
+  // a binary round trip gives real message instances all the way down, like xDS resources.
+  return type.decode(type.encode(parsed).finish()) as Msg;
 }
 
 /**

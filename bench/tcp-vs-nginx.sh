@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# TCP proxy throughput, one stream, side by side: iperf3 through meshproxy's tcp_proxy and
+# through nginx's stream module, in the same run, interleaved, each bounded in time.
+# Prints Gbit/s for each and the ratio meshproxy/nginx. Needs nginx (+ libnginx-mod-stream)
+# and iperf3: `bash scripts/system-deps.sh bench` installs them (root).
+# Usage: bench/tcp-vs-nginx.sh [seconds per run, default 5] [rounds, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-5}
+ROUNDS=${2:-3}
+bash scripts/system-deps.sh bench >/dev/null
+[ -f dist/main.js ] || make build >/dev/null
+work=$(mktemp -d)
+pids=()
+cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+IPERF=$(free_port); MP=$(free_port); NG=$(free_port); ADMIN=$(free_port)
+
+iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 & pids+=($!)   # restarted per run below
+kill "${pids[-1]}" 2>/dev/null || true
+
+cat > "$work/bootstrap.yaml" <<YAML
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: $ADMIN}}}
+static_resources:
+  listeners:
+  - name: bench
+    address: {socket_address: {address: 127.0.0.1, port_value: $MP}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: bench, cluster: iperf}
+  clusters:
+  - name: iperf
+    connect_timeout: 1s
+    load_assignment: {cluster_name: iperf, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: $IPERF}}}}]}]}
+YAML
+node bin/meshproxy -c "$work/bootstrap.yaml" --concurrency 1 -l error & pids+=($!)
+
+mods=""
+for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
+cat > "$work/nginx.conf" <<NGX
+$mods
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+stream {
+  server { listen 127.0.0.1:$NG; proxy_pass 127.0.0.1:$IPERF; }
+}
+NGX
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+sleep 1.5
+
+run() { # $1 = port; prints Gbit/s of the receiver
+  iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 &
+  local sp=$!
+  sleep 0.3
+  iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log((j.end.sum_received.bits_per_second/1e9).toFixed(2))})'
+  wait "$sp" 2>/dev/null || true
+}
+
+mp_all=(); ng_all=()
+for r in $(seq "$ROUNDS"); do
+  ng_all+=("$(run "$NG")")
+  mp_all+=("$(run "$MP")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+mp=$(median "${mp_all[@]}"); ng=$(median "${ng_all[@]}")
+echo "rounds: nginx ${ng_all[*]} Gbit/s; meshproxy ${mp_all[*]} Gbit/s"
+echo "median: nginx $ng Gbit/s, meshproxy $mp Gbit/s, ratio meshproxy/nginx = $(node -e "console.log(($mp/$ng).toFixed(2))")"

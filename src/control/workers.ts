@@ -1,0 +1,136 @@
+// Worker supervision: the same interface over one in-process engine (--concurrency 1, and
+// tests) or N node:cluster worker processes sharing the listen sockets. The control side
+// publishes a snapshot to every worker and waits for all acknowledgements (Envoy's
+// runOnAllThreads completion); stats are pulled from workers on scrape.
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import type { ConfigSnapshot } from '../config/model/snapshot';
+import type { StatsSnapshot } from '../stats/snapshot';
+import type { StatsStore } from '../stats/stats-store';
+import type { ControlToWorker, WorkerInit, WorkerToControl } from '../worker/protocol';
+import { originalDstLookup } from '../worker/original-dst-lookup';
+import { WorkerEngine, type BoundListener } from '../worker/worker-engine';
+
+export interface Workers {
+  readonly count: number;
+  apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]>;
+  statsSnapshots(): Promise<StatsSnapshot[]>;
+  drain(inboundOnly: boolean): void;
+  shutdown(): Promise<void>;
+}
+
+export class InProcessWorkers implements Workers {
+  readonly count = 1;
+  private readonly engine: WorkerEngine;
+
+  constructor(private readonly stats: StatsStore, log: Logger, drainTimeMs: number) {
+    this.engine = new WorkerEngine(stats, log, drainTimeMs, originalDstLookup(log));
+  }
+
+  apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {
+    return this.engine.apply(snap);
+  }
+
+  async statsSnapshots(): Promise<StatsSnapshot[]> {
+    // The engine shares the control side's store in-process; nothing extra to merge.
+    void this.stats;
+    return [];
+  }
+
+  drain(inboundOnly: boolean): void {
+    this.engine.drainListeners(inboundOnly);
+  }
+
+  async shutdown(): Promise<void> {
+    this.engine.close();
+  }
+}
+
+const STATS_PULL_TIMEOUT_MS = 2000;
+
+export class ClusterWorkers implements Workers {
+  private readonly workers: Worker[] = [];
+  private statsSeq = 0;
+  private stopping = false;
+
+  constructor(
+    readonly count: number,
+    private readonly init: Omit<WorkerInit, 'index'>,
+    private readonly log: Logger,
+    workerScript: string,
+  ) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE; // the kernel spreads accepts over workers
+    cluster.setupPrimary({ exec: workerScript, args: ['--meshproxy-worker'], silent: false });
+    for (let i = 0; i < count; i++) this.fork(i);
+  }
+
+  private fork(index: number): void {
+    const w = cluster.fork({ MESHPROXY_WORKER_INIT: JSON.stringify({ ...this.init, index }) });
+    this.workers[index] = w;
+    w.on('exit', (code, signal) => {
+      if (this.stopping) return;
+      // A worker dying is fatal for a sidecar: exit so the agent/kubelet restarts us cleanly.
+      this.log.fatal({ worker: index, code, signal }, 'worker exited unexpectedly; shutting down');
+      process.exit(1);
+    });
+  }
+
+  private request<T extends WorkerToControl>(w: Worker, msg: ControlToWorker, match: (m: WorkerToControl) => m is T, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        w.off('message', onMsg);
+        reject(new Error('worker did not answer in time'));
+      }, timeoutMs);
+      const onMsg = (m: WorkerToControl) => {
+        if (!match(m)) return;
+        clearTimeout(timer);
+        w.off('message', onMsg);
+        resolve(m);
+      };
+      w.on('message', onMsg);
+      w.send(msg);
+    });
+  }
+
+  async apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {
+    const acks = await Promise.all(
+      this.workers.map((w) => this.request(w, { t: 'snapshot', snap }, (m): m is Extract<WorkerToControl, { t: 'applied' }> => m.t === 'applied' && m.generation === snap.generation, 60_000)),
+    );
+    const failed = acks.find((a) => a.error);
+    if (failed) throw new Error(failed.error);
+    return acks[0]?.bound ?? [];
+  }
+
+  async statsSnapshots(): Promise<StatsSnapshot[]> {
+    const id = ++this.statsSeq;
+    const res = await Promise.allSettled(
+      this.workers.map((w) => this.request(w, { t: 'stats', id }, (m): m is Extract<WorkerToControl, { t: 'stats' }> => m.t === 'stats' && m.id === id, STATS_PULL_TIMEOUT_MS)),
+    );
+    return res.filter((r): r is PromiseFulfilledResult<Extract<WorkerToControl, { t: 'stats' }>> => r.status === 'fulfilled').map((r) => r.value.snapshot);
+  }
+
+  drain(inboundOnly: boolean): void {
+    for (const w of this.workers) w.send({ t: 'drain', inboundOnly } satisfies ControlToWorker);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            const t = setTimeout(() => {
+              w.kill('SIGKILL');
+              resolve();
+            }, 2000);
+            w.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            w.send({ t: 'shutdown' } satisfies ControlToWorker);
+          }),
+      ),
+    );
+  }
+}

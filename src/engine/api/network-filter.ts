@@ -1,0 +1,43 @@
+// Interfaces network filters implement on the worker side, and what a filter sees of a
+// downstream connection. A terminal filter (tcp_proxy, http_connection_manager) takes over the
+// socket; non-terminal filters observe the connection before it.
+import type * as net from 'node:net';
+import type { Logger } from 'pino';
+import type { StatsScope } from '../../stats/stats-store';
+import type { ClusterManager } from '../upstream/cluster-manager';
+
+/** The runtime a connection was accepted under: it keeps it until it closes. */
+export interface ConnectionRuntime {
+  readonly generation: number;
+  readonly clusters: ClusterManager;
+}
+
+/** A downstream connection after listener filters, as handed to the chosen filter chain. */
+export interface DownstreamConnection {
+  readonly id: number;
+  readonly socket: net.Socket;
+  /** Destination the client meant (original destination when recovered, else the local address). */
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly runtime: ConnectionRuntime;
+  /** Listener stat prefix and per-connection buffer limit. */
+  readonly listenerStatPrefix: string;
+  readonly bufferLimitBytes: number;
+  readonly startTimeMs: number;
+}
+
+/** Made once per filter chain at materialize time; called once per connection. */
+export interface NetworkFilterFactory {
+  readonly name: string;
+  readonly terminal: boolean;
+  /** For a terminal filter: takes ownership of the connection. Non-terminal: observes it. */
+  onNewConnection(conn: DownstreamConnection): void;
+}
+
+/** What a factory's create half gets from the worker. */
+export interface FilterFactoryContext {
+  readonly stats: StatsScope;
+  readonly log: Logger;
+}

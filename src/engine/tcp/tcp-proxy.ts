@@ -1,0 +1,244 @@
+// Create half of envoy.filters.network.tcp_proxy: picks a cluster (or weighted cluster), a host,
+// connects with up to max_connect_attempts tries, then relays bytes both ways with backpressure
+// bounded by the per-connection buffer limit, half-close in each direction, and an idle
+// timeout. A connect failure (or no cluster / no healthy host) closes the downstream, as Envoy.
+import type * as net from 'node:net';
+import type { Logger } from 'pino';
+import type { TcpProxyConfig } from '../../extensions/filters/network/tcp-proxy/config';
+import type { Counter } from '../../stats/counter';
+import type { Gauge } from '../../stats/gauge';
+import type { StatsScope } from '../../stats/stats-store';
+import type { DownstreamConnection, FilterFactoryContext, NetworkFilterFactory } from '../api/network-filter';
+import type { ClusterRuntime, Host } from '../upstream/cluster-runtime';
+
+interface TcpProxyStats {
+  readonly downstreamCxTotal: Counter;
+  readonly downstreamCxNoRoute: Counter;
+  readonly downstreamCxRxBytesTotal: Counter;
+  readonly downstreamCxTxBytesTotal: Counter;
+  readonly downstreamCxRxBytesBuffered: Gauge;
+  readonly downstreamFlowControlPausedReadingTotal: Counter;
+  readonly downstreamFlowControlResumedReadingTotal: Counter;
+  readonly idleTimeout: Counter;
+  readonly upstreamFlushTotal: Counter;
+  readonly maxDownstreamConnectionDuration: Counter;
+}
+
+function stats(scope: StatsScope): TcpProxyStats {
+  return {
+    downstreamCxTotal: scope.counter('downstream_cx_total'),
+    downstreamCxNoRoute: scope.counter('downstream_cx_no_route'),
+    downstreamCxRxBytesTotal: scope.counter('downstream_cx_rx_bytes_total'),
+    downstreamCxTxBytesTotal: scope.counter('downstream_cx_tx_bytes_total'),
+    downstreamCxRxBytesBuffered: scope.gauge('downstream_cx_rx_bytes_buffered'),
+    downstreamFlowControlPausedReadingTotal: scope.counter('downstream_flow_control_paused_reading_total'),
+    downstreamFlowControlResumedReadingTotal: scope.counter('downstream_flow_control_resumed_reading_total'),
+    idleTimeout: scope.counter('idle_timeout'),
+    upstreamFlushTotal: scope.counter('upstream_flush_total'),
+    maxDownstreamConnectionDuration: scope.counter('max_downstream_connection_duration'),
+  };
+}
+
+export class TcpProxyFactory implements NetworkFilterFactory {
+  readonly name = 'envoy.filters.network.tcp_proxy';
+  readonly terminal = true;
+  readonly stats: TcpProxyStats;
+  private readonly totalWeight: number;
+
+  constructor(
+    readonly config: TcpProxyConfig,
+    ctx: FilterFactoryContext,
+  ) {
+    this.stats = stats(ctx.stats.scope(`tcp.${config.statPrefix}.`));
+    this.log = ctx.log;
+    this.totalWeight = config.route.kind === 'weighted' ? config.route.clusters.reduce((s, c) => s + c.weight, 0) : 0;
+  }
+
+  readonly log: Logger;
+
+  pickCluster(): string {
+    const r = this.config.route;
+    if (r.kind === 'cluster') return r.cluster;
+    let k = Math.floor(Math.random() * this.totalWeight);
+    for (const c of r.clusters) {
+      if (k < c.weight) return c.name;
+      k -= c.weight;
+    }
+    return r.clusters[0]!.name;
+  }
+
+  onNewConnection(conn: DownstreamConnection): void {
+    this.stats.downstreamCxTotal.inc();
+    new TcpProxySession(this, conn).start();
+  }
+}
+
+/** One proxied connection. Handlers are methods bound once per connection. */
+class TcpProxySession {
+  private upstream: net.Socket | undefined;
+  private cluster: ClusterRuntime | undefined;
+  private attempts = 0;
+  private downPaused = false;
+  private upPaused = false;
+  private closed = false;
+  private durationTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly f: TcpProxyFactory,
+    private readonly conn: DownstreamConnection,
+  ) {}
+
+  start(): void {
+    const down = this.conn.socket;
+    down.pause();
+    down.on('error', this.onDownError);
+    down.on('close', this.onDownClose);
+    const name = this.f.pickCluster();
+    this.cluster = this.conn.runtime.clusters.get(name);
+    if (!this.cluster) {
+      this.f.stats.downstreamCxNoRoute.inc();
+      this.f.log.debug({ cluster: name }, 'tcp_proxy: unknown cluster, closing');
+      down.destroy();
+      return;
+    }
+    this.connectNext();
+  }
+
+  private connectNext(): void {
+    const cluster = this.cluster!;
+    let host: Host | { address: { kind: 'socket'; protocol: 'TCP'; address: string; port: number; ipv4Compat: boolean } } | undefined;
+    if (cluster.config.type === 'ORIGINAL_DST') {
+      const port = cluster.config.originalDst?.upstreamPortOverride ?? this.conn.destinationPort;
+      host = { address: { kind: 'socket', protocol: 'TCP', address: this.conn.destinationIp, port, ipv4Compat: false } };
+    } else {
+      host = cluster.chooseHost();
+    }
+    if (!host) {
+      cluster.stats.upstreamCxNoneHealthy.inc();
+      this.conn.socket.destroy();
+      return;
+    }
+    this.attempts++;
+    cluster.connect('key' in host ? host : host.address, this.onConnected);
+  }
+
+  private readonly onConnected = (err: 'connect_fail' | 'connect_timeout' | null, up: net.Socket | undefined): void => {
+    if (this.closed) {
+      up?.destroy();
+      return;
+    }
+    if (err || !up) {
+      if (this.attempts < this.f.config.maxConnectAttempts) return this.connectNext();
+      this.conn.socket.destroy();
+      return;
+    }
+    this.upstream = up;
+    const down = this.conn.socket;
+    up.on('data', this.onUpData);
+    up.on('end', this.onUpEnd);
+    up.on('drain', this.onUpDrain);
+    up.on('error', this.onUpError);
+    up.on('close', this.onUpClose);
+    down.on('data', this.onDownData);
+    down.on('end', this.onDownEnd);
+    down.on('drain', this.onDownDrain);
+    const idle = this.f.config.idleTimeoutMs;
+    if (idle > 0) {
+      down.setTimeout(idle, this.onIdle);
+      up.setTimeout(idle, this.onIdle);
+    }
+    if (this.f.config.maxDownstreamConnectionDurationMs) {
+      this.durationTimer = setTimeout(this.onMaxDuration, this.f.config.maxDownstreamConnectionDurationMs);
+    }
+    down.resume();
+  };
+
+  private readonly onDownData = (chunk: Buffer): void => {
+    const up = this.upstream!;
+    this.f.stats.downstreamCxRxBytesTotal.add(chunk.length);
+    this.cluster!.stats.upstreamCxTxBytesTotal.add(chunk.length);
+    if (!up.write(chunk) && up.writableLength >= this.conn.bufferLimitBytes && !this.downPaused) {
+      this.downPaused = true;
+      this.f.stats.downstreamFlowControlPausedReadingTotal.inc();
+      this.conn.socket.pause();
+    }
+  };
+
+  private readonly onUpData = (chunk: Buffer): void => {
+    const down = this.conn.socket;
+    this.f.stats.downstreamCxTxBytesTotal.add(chunk.length);
+    this.cluster!.stats.upstreamCxRxBytesTotal.add(chunk.length);
+    if (!down.write(chunk) && down.writableLength >= this.conn.bufferLimitBytes && !this.upPaused) {
+      this.upPaused = true;
+      this.upstream!.pause();
+    }
+  };
+
+  private readonly onUpDrain = (): void => {
+    if (this.downPaused) {
+      this.downPaused = false;
+      this.f.stats.downstreamFlowControlResumedReadingTotal.inc();
+      this.conn.socket.resume();
+    }
+  };
+
+  private readonly onDownDrain = (): void => {
+    if (this.upPaused) {
+      this.upPaused = false;
+      this.upstream?.resume();
+    }
+  };
+
+  // Half-close: a FIN from one side is passed on; the connection ends when both sides have.
+  private readonly onDownEnd = (): void => {
+    this.upstream?.end();
+  };
+
+  private readonly onUpEnd = (): void => {
+    this.conn.socket.end();
+  };
+
+  private readonly onIdle = (): void => {
+    this.f.stats.idleTimeout.inc();
+    this.closeBoth();
+  };
+
+  private readonly onMaxDuration = (): void => {
+    this.f.stats.maxDownstreamConnectionDuration.inc();
+    this.closeBoth();
+  };
+
+  // An error on either side resets the other (Envoy closes without flushing on resets).
+  private readonly onDownError = (): void => {
+    this.upstream?.destroy();
+  };
+
+  private readonly onUpError = (): void => {
+    this.conn.socket.destroy();
+  };
+
+  private readonly onDownClose = (): void => {
+    this.closed = true;
+    if (this.durationTimer) clearTimeout(this.durationTimer);
+    const up = this.upstream;
+    // Downstream fully closed: let buffered upstream writes flush, then close.
+    if (up && !up.destroyed) {
+      if (up.writableLength > 0) this.f.stats.upstreamFlushTotal.inc();
+      up.end();
+      if (up.readableEnded || up.writableLength === 0) up.destroySoon();
+    }
+  };
+
+  private readonly onUpClose = (): void => {
+    const down = this.conn.socket;
+    if (!down.destroyed) {
+      down.end();
+      down.destroySoon();
+    }
+  };
+
+  private closeBoth(): void {
+    this.conn.socket.destroy();
+    this.upstream?.destroy();
+  }
+}

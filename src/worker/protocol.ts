@@ -1,0 +1,24 @@
+// Messages between the control side (node:cluster primary) and worker processes. Plain data
+// only: snapshots and stats snapshots are structured-clone safe.
+import type { ConfigSnapshot } from '../config/model/snapshot';
+import type { StatsSnapshot } from '../stats/snapshot';
+import type { BoundListener } from './worker-engine';
+
+export type ControlToWorker =
+  | { readonly t: 'snapshot'; readonly snap: ConfigSnapshot }
+  | { readonly t: 'stats'; readonly id: number }
+  | { readonly t: 'drain'; readonly inboundOnly: boolean }
+  | { readonly t: 'shutdown' };
+
+export type WorkerToControl =
+  | { readonly t: 'applied'; readonly generation: number; readonly bound: readonly BoundListener[]; readonly error?: string }
+  | { readonly t: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot };
+
+/** What a worker needs at start (passed in the environment as JSON). */
+export interface WorkerInit {
+  readonly index: number;
+  readonly drainTimeMs: number;
+  readonly logLevel: string;
+  readonly componentLevels: Record<string, string>;
+  readonly logFormat?: string;
+}

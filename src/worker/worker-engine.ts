@@ -1,0 +1,112 @@
+// The engine of one worker event loop: materializes each ConfigSnapshot into a runtime
+// (ClusterManager + ActiveListeners), swaps the current reference, and diffs listeners —
+// unchanged listeners are kept, changed ones are replaced and the old one drains for the drain
+// time, removed ones drain. Used in-process (--concurrency 1) and in worker processes.
+import type * as net from 'node:net';
+import type { Logger } from 'pino';
+import type { ConfigSnapshot } from '../config/model/snapshot';
+import type { ConnectionRuntime } from '../engine/api/network-filter';
+import { ActiveListener, type ListenerHost } from '../engine/listener/active-listener';
+import { ClusterManager } from '../engine/upstream/cluster-manager';
+import type { StatsStore } from '../stats/stats-store';
+
+export interface BoundListener {
+  readonly name: string;
+  /** Bound address ("ip:port" or pipe path), or undefined when bind_to_port is false. */
+  readonly address: string | undefined;
+}
+
+export interface OriginalDstLookup {
+  (socket: net.Socket): { address: string; port: number } | null;
+}
+
+export class WorkerEngine implements ListenerHost {
+  private runtime: ConnectionRuntime | undefined;
+  private readonly listeners = new Map<string, ActiveListener>();
+  private readonly listenerKeys = new Map<string, string>();
+  private connSeq = 0;
+
+  constructor(
+    private readonly stats: StatsStore,
+    private readonly log: Logger,
+    private readonly drainTimeMs: number,
+    private readonly origDst: OriginalDstLookup,
+  ) {}
+
+  currentRuntime(): ConnectionRuntime {
+    return this.runtime!;
+  }
+
+  nextConnectionId(): number {
+    return ++this.connSeq;
+  }
+
+  originalDestination(socket: net.Socket): { address: string; port: number } | null {
+    return this.origDst(socket);
+  }
+
+  findListenerFor(ip: string, port: number, except: ActiveListener): ActiveListener | undefined {
+    let wildcard: ActiveListener | undefined;
+    for (const l of this.listeners.values()) {
+      if (l === except) continue;
+      const a = l.config.address;
+      if (a.kind !== 'socket' || a.port !== port) continue;
+      if (a.address === ip) return l;
+      if (a.address === '0.0.0.0' || a.address === '::') wildcard ??= l;
+    }
+    return wildcard;
+  }
+
+  /** Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. */
+  async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
+    const previous = this.runtime;
+    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log);
+    this.runtime = { generation: snap.generation, clusters };
+    const seen = new Set<string>();
+    const starts: Promise<void>[] = [];
+    for (const cfg of snap.listeners) {
+      seen.add(cfg.name);
+      const key = JSON.stringify(cfg);
+      const old = this.listeners.get(cfg.name);
+      if (old && this.listenerKeys.get(cfg.name) === key) continue;
+      const next = new ActiveListener(cfg, this, this.stats, this.log);
+      if (old) {
+        // Replace: the old socket closes first so the new one can bind the same address.
+        this.log.info({ listener: cfg.name }, 'lds: update listener; draining the old one');
+        void old.drain(this.drainTimeMs);
+      } else {
+        this.log.info({ listener: cfg.name }, 'lds: add listener');
+      }
+      this.listeners.set(cfg.name, next);
+      this.listenerKeys.set(cfg.name, key);
+      starts.push(next.start());
+    }
+    for (const [name, l] of this.listeners) {
+      if (seen.has(name)) continue;
+      this.log.info({ listener: name }, 'lds: remove listener; draining');
+      this.listeners.delete(name);
+      this.listenerKeys.delete(name);
+      void l.drain(this.drainTimeMs);
+    }
+    await Promise.all(starts);
+    return this.bound();
+  }
+
+  bound(): BoundListener[] {
+    return [...this.listeners.values()].map((l) => ({
+      name: l.config.name,
+      address: typeof l.boundAddress === 'string' ? l.boundAddress : l.boundAddress ? (l.boundAddress.family === 'IPv6' ? `[${l.boundAddress.address}]:${l.boundAddress.port}` : `${l.boundAddress.address}:${l.boundAddress.port}`) : undefined,
+    }));
+  }
+
+  /** Drains listeners (all, or only INBOUND ones), keeping them bound for the drain window. */
+  drainListeners(inboundOnly: boolean): void {
+    for (const l of this.listeners.values()) if (!inboundOnly || l.config.trafficDirection === 'INBOUND') l.startDrainNotice();
+  }
+
+  close(): void {
+    for (const l of this.listeners.values()) l.close();
+    this.listeners.clear();
+    this.runtime?.clusters.destroy();
+  }
+}

@@ -1,0 +1,41 @@
+// Entry point of a worker process (node:cluster worker): builds a WorkerEngine and serves the
+// control side's messages. Listen sockets are shared through node:cluster.
+import { LogRoot, type EnvoyLevel } from '../log/logger';
+import { StatsStore } from '../stats/stats-store';
+import type { ControlToWorker, WorkerInit, WorkerToControl } from './protocol';
+import { originalDstLookup } from './original-dst-lookup';
+import { WorkerEngine } from './worker-engine';
+
+export function runWorker(): void {
+  const init = JSON.parse(process.env.MESHPROXY_WORKER_INIT ?? '{}') as WorkerInit;
+  const logs = new LogRoot({
+    level: init.logLevel as EnvoyLevel,
+    componentLevels: new Map(Object.entries(init.componentLevels ?? {}) as [string, EnvoyLevel][]),
+    ...(init.logFormat ? { textFormat: init.logFormat } : {}),
+    bindings: { worker: init.index },
+  });
+  const log = logs.component('main');
+  const stats = new StatsStore();
+  const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log));
+  const send = (m: WorkerToControl) => process.send?.(m);
+  process.on('message', (m: ControlToWorker) => {
+    switch (m.t) {
+      case 'snapshot':
+        engine.apply(m.snap).then(
+          (bound) => send({ t: 'applied', generation: m.snap.generation, bound }),
+          (err: Error) => send({ t: 'applied', generation: m.snap.generation, bound: [], error: err.message }),
+        );
+        break;
+      case 'stats':
+        send({ t: 'stats', id: m.id, snapshot: stats.snapshot() });
+        break;
+      case 'drain':
+        engine.drainListeners(m.inboundOnly);
+        break;
+      case 'shutdown':
+        engine.close();
+        process.exit(0);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}

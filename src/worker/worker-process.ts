@@ -1,0 +1,4 @@
+// node:cluster worker script (see control/workers.ts).
+import { runWorker } from './worker-main';
+
+runWorker();
