@@ -29,7 +29,7 @@ describe.each([1, 2])('tcp_proxy through the proxy process (--concurrency %i)', 
     // Echo upstream that also answers a half-close with "bye" before closing its side.
     echo = await listen((s) => {
       s.on('data', (d) => s.write(d));
-      s.on('end', () => s.end(s.bytesRead === 5 ? 'bye' : undefined));
+      s.on('end', () => (s.bytesRead === 5 ? s.end('bye') : s.end()));
       s.on('error', () => {});
     });
     proxy = await startProxy(tcpProxyBootstrap(portOf(echo)), ['--concurrency', String(concurrency)]);
