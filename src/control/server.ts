@@ -11,7 +11,6 @@ import { AdminServer, type AdminView } from '../admin/admin-server';
 import { PrometheusRenderer } from '../stats/render-prometheus';
 import { mergeSnapshots } from '../stats/snapshot';
 import { StatsStore } from '../stats/stats-store';
-import { DEFAULT_STATS_OPTIONS } from '../stats/stats-options';
 import { addressKey } from '../engine/upstream/cluster-runtime';
 import { ClusterWorkers, InProcessWorkers, type Workers } from './workers';
 import type { BoundListener } from '../worker/worker-engine';
@@ -22,7 +21,7 @@ const STATE = { LIVE: 0, DRAINING: 1, PRE_INITIALIZING: 2, INITIALIZING: 3 } as 
 type State = keyof typeof STATE;
 
 export class Server {
-  private readonly stats = new StatsStore(DEFAULT_STATS_OPTIONS);
+  private readonly stats: StatsStore;
   private readonly startedAt = Date.now();
   private state: State = 'PRE_INITIALIZING';
   private workers: Workers | undefined;
@@ -40,6 +39,7 @@ export class Server {
     private readonly bootstrap: LoadedBootstrap = loadBootstrap(flags),
   ) {
     this.log = logs.component('main');
+    this.stats = new StatsStore(bootstrap.config.stats);
   }
 
   async start(): Promise<void> {
@@ -57,7 +57,7 @@ export class Server {
         ? new InProcessWorkers(this.stats, this.logs.component('upstream'), this.flags.drainTimeS * 1000)
         : new ClusterWorkers(
             this.flags.concurrency,
-            { drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
+            { statsOptions: config.stats, drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
             this.logs.component('main'),
             join(__dirname, '..', 'worker', 'worker-process.js'),
           );
@@ -91,7 +91,7 @@ export class Server {
   }
 
   private adminView(): AdminView {
-    const prometheus = new PrometheusRenderer(DEFAULT_STATS_OPTIONS);
+    const prometheus = new PrometheusRenderer(this.bootstrap.config.stats);
     return {
       logs: this.logs,
       prometheus,

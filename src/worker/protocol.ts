@@ -2,6 +2,7 @@
 // only: snapshots and stats snapshots are structured-clone safe.
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
+import type { StatsConfig } from '../config/model/stats';
 import type { BoundListener } from './worker-engine';
 
 export type ControlToWorker =
@@ -17,6 +18,8 @@ export type WorkerToControl =
 /** What a worker needs at start (passed in the environment as JSON). */
 export interface WorkerInit {
   readonly index: number;
+  /** The bootstrap's stats_config, so worker stats follow the same matcher and buckets. */
+  readonly statsOptions: StatsConfig;
   readonly drainTimeMs: number;
   readonly logLevel: string;
   readonly componentLevels: Record<string, string>;

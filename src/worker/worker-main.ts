@@ -15,7 +15,7 @@ export function runWorker(): void {
     bindings: { worker: init.index },
   });
   const log = logs.component('main');
-  const stats = new StatsStore();
+  const stats = new StatsStore(init.statsOptions);
   const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log));
   const send = (m: WorkerToControl) => process.send?.(m);
   process.on('message', (m: ControlToWorker) => {

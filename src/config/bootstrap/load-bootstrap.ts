@@ -10,11 +10,13 @@ import { lookupType } from '../../gen/proto-root';
 import { builtinParsers } from '../../extensions/parsers';
 import type { AdsConfig, BootstrapConfig, ConfigSourceConfig, DynamicResourcesConfig } from '../model/bootstrap';
 import type { ClusterConfig } from '../model/cluster';
+import { DEFAULT_STATS_CONFIG } from '../model/stats';
 import type { ListenerConfig } from '../model/listener';
 import { translateAddress } from '../translate/address';
 import { translateCluster } from '../translate/cluster';
 import { createExtensionTranslator } from '../translate/extension';
 import { translateListener } from '../translate/listener';
+import { translateStatsConfig } from '../translate/stats-config';
 import { durationMs, structToJson, type Msg } from '../translate/proto-util';
 import type { Flags } from './flags';
 import { findUnknownFields, fromProtoJson, mergeMessages } from './proto-json';
@@ -174,6 +176,8 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
   for (const t of dyn.ads?.targets ?? []) {
     if (t.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add('dynamic_resources.ads_config.grpc_services', `unknown static cluster '${t.clusterName}'`);
   }
+  const statsResult = translateStatsConfig(message.statsConfig);
+  if (!statsResult.ok) errors.addAll(statsResult.errors, 'stats_config');
   const id = flags.serviceNode ?? String(node.id ?? '');
   const cluster = flags.serviceCluster ?? String(node.cluster ?? '');
   const config: BootstrapConfig = {
@@ -189,6 +193,7 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     dynamicResources: dyn,
     runtime: runtimeLayers(message.layeredRuntime),
     statsFlushIntervalMs: durationMs(message.statsFlushInterval) ?? 5000,
+    stats: statsResult.ok ? statsResult.value : DEFAULT_STATS_CONFIG,
   };
   return errors.result({ config, warnings: ext.skipped.map((n) => `optional extension '${n}' is not supported and was skipped`) });
 }

@@ -3,6 +3,7 @@
 import type { AddressConfig } from './address';
 import type { ClusterConfig, LocalityConfig } from './cluster';
 import type { ListenerConfig } from './listener';
+import type { StatsConfig } from './stats';
 
 export interface NodeConfig {
   readonly id: string;
@@ -38,4 +39,6 @@ export interface BootstrapConfig {
   /** Flattened static runtime layers (later layers win). */
   readonly runtime: Readonly<Record<string, string | number | boolean>>;
   readonly statsFlushIntervalMs: number;
+  /** stats_config: tag extraction, stats matcher, histogram buckets. */
+  readonly stats: StatsConfig;
 }
