@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
-import type { AddressConfig } from '../../config/model/address';
+import { addressToString, type AddressConfig } from '../../config/model/address';
 import type { ClusterConfig, EndpointSetConfig, HealthStatus } from '../../config/model/cluster';
 import type { Counter } from '../../stats/counter';
 import type { Gauge } from '../../stats/gauge';
@@ -56,16 +56,8 @@ function clusterStats(scope: StatsScope): ClusterStats {
   };
 }
 
-export function addressKey(a: AddressConfig): string {
-  switch (a.kind) {
-    case 'socket':
-      return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-    case 'pipe':
-      return a.path;
-    case 'internal':
-      return `envoy://${a.serverListenerName}/${a.endpointId}`;
-  }
-}
+/** Host identity: Envoy's textual address ("ip:port", "[v6]:port" or the pipe path). */
+export const addressKey = addressToString;
 
 function hostsFrom(set: EndpointSetConfig | undefined): Host[] {
   const out: Host[] = [];
