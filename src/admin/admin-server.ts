@@ -13,6 +13,7 @@ import { renderStatsJson, renderStatsText } from '../stats/render-text';
 import type { StatsSnapshot } from '../stats/snapshot';
 import { parseStatsParams } from '../stats/stats-params';
 import type { AddressConfig } from '../config/model/address';
+import type { ConfigDumpSource } from './config-dump-source';
 
 /** What the admin reads from the running server. */
 export interface AdminView {
@@ -26,6 +27,10 @@ export interface AdminView {
   setHealthcheckFailed(failed: boolean): void;
   resetCounters(): void;
   quit(): void;
+  /** Resource store read view for /config_dump (absent until xDS wiring provides it). */
+  configDump?(): ConfigDumpSource;
+  /** Recent xDS updates (beyond Envoy): JSON-ready entries, optionally one type (lds, rds, ...). */
+  configHistory?(type: string | undefined): unknown;
   readonly logs: LogRoot;
   readonly prometheus: PrometheusRenderer;
 }

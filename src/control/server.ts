@@ -67,7 +67,7 @@ export class Server {
       this.log.info({ address: addr }, 'admin address');
       if (this.flags.adminAddressPath) writeFileSync(this.flags.adminAddressPath, addr);
     }
-    this.snapshot = { generation: 1, listeners: config.staticListeners, clusters: config.staticClusters, endpoints: {}, versions: {} };
+    this.snapshot = { generation: 1, listeners: config.staticListeners, routeConfigs: [], clusters: config.staticClusters, endpoints: {}, secrets: [], versions: {} };
     this.bound = await this.workers.apply(this.snapshot);
     g('listener_manager.total_listeners_active').set(config.staticListeners.length);
     g('cluster_manager.active_clusters').set(config.staticClusters.length);

@@ -1,9 +1,9 @@
 // The worker side's list of built-in network filter create halves, keyed by canonical name.
-// Pass-through extensions (see accepted.ts) get a no-op filter. A terminal filter without a
-// runtime yet (the HTTP connection manager until the HTTP data path lands) closes connections
-// and says so once in the log, rather than pretending to serve them.
+// Pass-through extensions (see accepted.ts) get a no-op filter. The HTTP connection manager's
+// create half lives in engine/http/hcm-factory.ts.
 import type { ExtensionInstanceConfig } from '../config/model/listener';
-import type { DownstreamConnection, FilterFactoryContext, NetworkFilterFactory } from '../engine/api/network-filter';
+import type { FilterFactoryContext, NetworkFilterFactory } from '../engine/api/network-filter';
+import { createHttpConnectionManagerFactory } from '../engine/http/hcm-factory';
 import { TcpProxyFactory } from '../engine/tcp/tcp-proxy';
 import type { PassThroughConfig } from './accepted';
 import type { TcpProxyConfig } from './filters/network/tcp-proxy/config';
@@ -15,25 +15,12 @@ const NETWORK: ReadonlyMap<string, Create> = new Map<string, Create>([
   ['envoy.tcp_proxy', (inst, ctx) => new TcpProxyFactory(inst.config as TcpProxyConfig, ctx)],
 ]);
 
-const TERMINAL_WITHOUT_RUNTIME = new Set(['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager']);
+const HCM_NAMES = new Set(['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager']);
 
 export function createNetworkFilter(inst: ExtensionInstanceConfig, ctx: FilterFactoryContext): NetworkFilterFactory {
   const create = NETWORK.get(inst.name) ?? (inst.typeUrl.endsWith('.TcpProxy') ? NETWORK.get('envoy.filters.network.tcp_proxy') : undefined);
   if (create) return create(inst, ctx);
-  if (TERMINAL_WITHOUT_RUNTIME.has(inst.name) || inst.typeUrl.endsWith('.HttpConnectionManager')) {
-    let warned = false;
-    return {
-      name: inst.name,
-      terminal: true,
-      onNewConnection(conn: DownstreamConnection) {
-        if (!warned) {
-          warned = true;
-          ctx.log.warn({ filter: inst.name }, 'http_connection_manager has no data path in this build yet; closing connection');
-        }
-        conn.socket.destroy();
-      },
-    };
-  }
+  if (HCM_NAMES.has(inst.name) || inst.typeUrl.endsWith('.HttpConnectionManager')) return createHttpConnectionManagerFactory(inst, ctx);
   if ((inst.config as PassThroughConfig | undefined)?.passThrough) {
     return { name: inst.name, terminal: false, onNewConnection() {} };
   }

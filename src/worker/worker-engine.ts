@@ -8,6 +8,7 @@ import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { ConnectionRuntime } from '../engine/api/network-filter';
 import { ActiveListener, type ListenerHost } from '../engine/listener/active-listener';
 import { ClusterManager } from '../engine/upstream/cluster-manager';
+import { compileRouteTable, type RouteTable } from '../engine/http/route/route-table';
 import type { StatsStore } from '../stats/stats-store';
 
 export interface BoundListener {
@@ -25,6 +26,7 @@ export class WorkerEngine implements ListenerHost {
   private readonly listeners = new Map<string, ActiveListener>();
   private readonly listenerKeys = new Map<string, string>();
   private connSeq = 0;
+  private routeCache = new Map<string, { key: string; table: RouteTable }>();
 
   constructor(
     private readonly stats: StatsStore,
@@ -61,7 +63,19 @@ export class WorkerEngine implements ListenerHost {
   async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
     const previous = this.runtime;
     const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log);
-    this.runtime = { generation: snap.generation, clusters };
+    // Route tables compile once per changed RouteConfiguration; unchanged ones are reused.
+    const routes = new Map<string, RouteTable>();
+    const nextCache = new Map<string, { key: string; table: RouteTable }>();
+    for (const rc of snap.routeConfigs) {
+      const key = JSON.stringify(rc);
+      const cached = this.routeCache.get(rc.name);
+      const table = cached && cached.key === key ? cached.table : compileRouteTable(rc);
+      routes.set(rc.name, table);
+      nextCache.set(rc.name, { key, table });
+    }
+    this.routeCache = nextCache;
+    const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
+    this.runtime = { generation: snap.generation, clusters, routes, secrets };
     const seen = new Set<string>();
     const starts: Promise<void>[] = [];
     for (const cfg of snap.listeners) {

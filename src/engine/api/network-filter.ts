@@ -4,12 +4,21 @@
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import type { StatsScope } from '../../stats/stats-store';
+import type { SecretConfig } from '../../config/model/secret';
+import type { RouteTable } from '../http/route/route-table';
 import type { ClusterManager } from '../upstream/cluster-manager';
 
-/** The runtime a connection was accepted under: it keeps it until it closes. */
+/**
+ * The runtime a connection (or HTTP stream) was started under: it keeps it until it ends.
+ * Built by WorkerEngine.apply from one ConfigSnapshot; read once at accept / stream start.
+ */
 export interface ConnectionRuntime {
   readonly generation: number;
   readonly clusters: ClusterManager;
+  /** Compiled RDS route tables by route configuration name. */
+  readonly routes: ReadonlyMap<string, RouteTable>;
+  /** SDS secrets by name. */
+  readonly secrets: ReadonlyMap<string, SecretConfig>;
 }
 
 /** A downstream connection after listener filters, as handed to the chosen filter chain. */

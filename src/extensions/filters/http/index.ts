@@ -1,0 +1,30 @@
+// Parse halves of HTTP filters. Entries in ACCEPTED are recognised but pass-through until
+// their runtime exists; replace an entry by a real parser when its filter is built.
+import { passThroughParsers, T, type Accepted } from '../../accepted';
+import type { ExtensionParser } from '../../registry';
+
+const ACCEPTED: readonly Accepted[] = [
+  { category: 'http', names: ['envoy.filters.http.router'], typeUrls: [`${T}envoy.extensions.filters.http.router.v3.Router`], terminal: true },
+  { category: 'http', names: ['istio.metadata_exchange'], typeUrls: [`${T}io.istio.http.peer_metadata.Config`] },
+  { category: 'http', names: ['istio.alpn'], typeUrls: [`${T}istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig`] },
+  { category: 'http', names: ['istio.stats'], typeUrls: [`${T}stats.PluginConfig`] },
+  { category: 'http', names: ['envoy.filters.http.cors'], typeUrls: [`${T}envoy.extensions.filters.http.cors.v3.Cors`] },
+  { category: 'http', names: ['envoy.filters.http.fault'], typeUrls: [`${T}envoy.extensions.filters.http.fault.v3.HTTPFault`] },
+  { category: 'http', names: ['envoy.filters.http.grpc_stats'], typeUrls: [`${T}envoy.extensions.filters.http.grpc_stats.v3.FilterConfig`] },
+  { category: 'http', names: ['envoy.filters.http.rbac'], typeUrls: [`${T}envoy.extensions.filters.http.rbac.v3.RBAC`] },
+  { category: 'http', names: ['envoy.filters.http.ext_authz'], typeUrls: [`${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`] },
+  { category: 'http', names: ['envoy.filters.http.wasm'], typeUrls: [`${T}envoy.extensions.filters.http.wasm.v3.Wasm`] },
+  { category: 'http', names: ['envoy.filters.http.compressor'], typeUrls: [`${T}envoy.extensions.filters.http.compressor.v3.Compressor`] },
+  { category: 'http', names: ['envoy.filters.http.local_ratelimit'], typeUrls: [`${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`] },
+  { category: 'http', names: ['envoy.filters.http.set_filter_state'], typeUrls: [`${T}envoy.extensions.filters.http.set_filter_state.v3.Config`] },
+  { category: 'http', names: ['envoy.filters.http.grpc_web'], typeUrls: [`${T}envoy.extensions.filters.http.grpc_web.v3.GrpcWeb`] },
+  { category: 'http', names: ['envoy.filters.http.health_check'], typeUrls: [`${T}envoy.extensions.filters.http.health_check.v3.HealthCheck`] },
+  { category: 'http', names: ['envoy.filters.http.lua'], typeUrls: [`${T}envoy.extensions.filters.http.lua.v3.Lua`] },
+  { category: 'http', names: ['istio.connect_authority'], typeUrls: [`${T}io.istio.http.connect_authority.Config`] },
+  { category: 'http', names: ['istio.connect_baggage'], typeUrls: [`${T}io.istio.http.connect_baggage.Config`] },
+  { category: 'http', names: ['istio.set_internal_dst_address'], typeUrls: [`${T}istio.set_internal_dst_address.v1.Config`] },
+];
+
+export function httpFilterParsers(): ExtensionParser[] {
+  return passThroughParsers(ACCEPTED);
+}
