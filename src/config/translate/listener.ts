@@ -2,7 +2,7 @@
 // addresses, filter chain matches (unique matches, Envoy rejects duplicates), network filter
 // lists (known extensions, terminal filter last), listener filters.
 import type { ErrorSink } from '../../common/result';
-import type { AddressConfig } from '../model/address';
+import { addressToString, type AddressConfig } from '../model/address';
 import { DEFAULT_BUFFER_LIMIT_BYTES, type ExtensionInstanceConfig, type FilterChainConfig, type FilterChainMatchConfig, type ListenerConfig, type ListenerFilterConfig, type TrafficDirection } from '../model/listener';
 import { translateAddress, translateCidrs } from './address';
 import type { ExtensionTranslator } from './extension';
@@ -17,11 +17,14 @@ function enumName<T extends string>(v: unknown, names: readonly T[], fallback: T
   return fallback;
 }
 
-/** Envoy's listener stat prefix: the address with ':' -> '_' ("0.0.0.0_15001"), or the pipe path. */
+/**
+ * Envoy's listener stat prefix: the address string with ':' -> '_' ("0.0.0.0_15001",
+ * "[__]_15006" for [::]:15006), or the pipe path.
+ */
 export function listenerStatPrefix(name: string, address: AddressConfig | undefined, statPrefix: string): string {
   if (statPrefix) return statPrefix;
   if (!address) return name;
-  if (address.kind === 'socket') return `${address.address}_${address.port}`;
+  if (address.kind === 'socket') return addressToString(address).replace(/:/g, '_');
   if (address.kind === 'pipe') return address.path;
   return name;
 }
