@@ -149,6 +149,59 @@ describe('tcp_proxy failures', () => {
   });
 });
 
+describe('tcp_proxy backpressure', () => {
+  it('stops reading from the upstream while the downstream does not read (buffer limit)', async () => {
+    const total = 256 * 1024 * 1024;
+    let accepted = 0;
+    let upstreamSock: net.Socket | undefined;
+    // The upstream writes as fast as the proxy takes bytes; `accepted` is what left its buffer.
+    const up = await listen((s) => {
+      upstreamSock = s;
+      s.on('error', () => {});
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    const b = tcpProxyBootstrap(portOf(up)) as { static_resources: { listeners: { per_connection_buffer_limit_bytes?: number }[] } };
+    b.static_resources.listeners[0]!.per_connection_buffer_limit_bytes = 64 * 1024;
+    const proxy = await startProxy(b);
+    try {
+      const addr = await proxy.listener('tcp');
+      const c = net.connect(addr.port, addr.host);
+      c.on('error', () => {});
+      c.pause(); // the client does not read
+      await new Promise((r) => setTimeout(r, 1500));
+      accepted = upstreamSock ? upstreamSock.bytesWritten - upstreamSock.writableLength : 0;
+      // Without backpressure the proxy would have pulled all 256 MiB into memory. With it, only
+      // kernel socket buffers (a few MiB each on loopback) plus the 64 KiB limit are in flight.
+      console.log(`backpressure: upstream got ${(accepted / 1048576).toFixed(1)} MiB out while the client did not read`);
+      expect(accepted).toBeGreaterThan(0);
+      expect(accepted).toBeLessThan(48 * 1024 * 1024);
+      // Reading again drains everything through.
+      let got = 0;
+      await new Promise<void>((resolve) => {
+        c.on('data', (d) => {
+          got += d.length;
+          if (got >= total) resolve();
+        });
+        c.resume();
+      });
+      expect(got).toBe(total);
+      c.destroy();
+    } finally {
+      await proxy.stop();
+      upstreamSock?.destroy();
+      await closed(up);
+    }
+  }, 60_000);
+});
+
 describe('command line', () => {
   it('rejects unknown flags and bad values with one line and exit code 1', async () => {
     const { spawnSync } = await import('node:child_process');
