@@ -34,6 +34,8 @@ export interface EndpointSetConfig {
   readonly clusterName: string;
   readonly localities: readonly LocalityLbEndpointsConfig[];
   readonly overprovisioningFactor: number;
+  /** policy.weighted_priority_health: priority health by host weight, not host count. */
+  readonly weightedPriorityHealth?: boolean;
   readonly dropOverloads: readonly { readonly category: string; readonly ppm: number }[];
 }
 
@@ -47,7 +49,102 @@ export interface CircuitBreakerThresholdsConfig {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  readonly maxConnectionPools?: number;
   readonly trackRemaining: boolean;
+  /** retry_budget: retries allowed = max(minRetryConcurrency, budgetPercent% of active+pending
+   * requests); replaces maxRetries when set (Envoy defaults 20% and 3). */
+  readonly retryBudget?: { readonly budgetPercent: number; readonly minRetryConcurrency: number };
+}
+
+/** Load balancer settings from lb_policy + *_lb_config + common_lb_config, or from the typed
+ * load_balancing_policy (its first supported policy). Omitted fields take Envoy's defaults. */
+export interface LbSettingsConfig {
+  /** common_lb_config.healthy_panic_threshold percent (default 50; 0 disables panic). */
+  readonly healthyPanicThresholdPct?: number;
+  readonly localityWeightedLb: boolean;
+  /** zone_aware_lb_config present (accepted; zone-aware routing is not implemented). */
+  readonly zoneAware: boolean;
+  /** common_lb_config.ignore_new_hosts_until_first_hc. */
+  readonly ignoreNewHostsUntilFirstHc: boolean;
+  /** common_lb_config.update_merge_window (Envoy default 1s). */
+  readonly updateMergeWindowMs?: number;
+  /** common_lb_config.close_connections_on_host_set_change. */
+  readonly closeConnectionsOnHostSetChange: boolean;
+  readonly choiceCount?: number;
+  readonly activeRequestBias?: number;
+  readonly leastRequestSelection?: 'N_CHOICES' | 'FULL_SCAN';
+  readonly minRingSize?: number;
+  readonly maxRingSize?: number;
+  readonly maglevTableSize?: number;
+  readonly useHostnameForHashing: boolean;
+  /** slow_start_config window (accepted, not applied). */
+  readonly slowStartWindowMs?: number;
+}
+
+export type HealthCheckKind = 'HTTP' | 'TCP' | 'GRPC';
+
+/** envoy.config.core.v3.HealthCheck. Payloads are hex strings (binary) so the model stays
+ * structured-clone safe and comparable by JSON. */
+export interface HealthCheckConfig {
+  readonly kind: HealthCheckKind;
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly initialJitterMs: number;
+  readonly intervalJitterMs: number;
+  readonly intervalJitterPercent: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  readonly noTrafficIntervalMs: number;
+  readonly noTrafficHealthyIntervalMs?: number;
+  readonly unhealthyIntervalMs?: number;
+  readonly unhealthyEdgeIntervalMs?: number;
+  readonly healthyEdgeIntervalMs?: number;
+  readonly reuseConnection: boolean;
+  readonly eventLogPath?: string;
+  readonly alwaysLogHealthCheckFailures: boolean;
+  readonly alwaysLogHealthCheckSuccess: boolean;
+  readonly http?: {
+    readonly host: string;
+    readonly path: string;
+    readonly method: string;
+    /** [start, end) ranges; default [[200, 201]]. */
+    readonly expectedStatuses: readonly (readonly [number, number])[];
+    readonly retriableStatuses: readonly (readonly [number, number])[];
+    readonly requestHeadersToAdd: readonly { readonly key: string; readonly value: string; readonly append: boolean }[];
+    readonly requestHeadersToRemove: readonly string[];
+    readonly http2: boolean;
+  };
+  readonly tcp?: { readonly sendHex: string; readonly receiveHex: readonly string[] };
+  readonly grpc?: { readonly serviceName: string; readonly authority: string; readonly initialMetadata: readonly { readonly key: string; readonly value: string }[] };
+}
+
+/** envoy.config.cluster.v3.OutlierDetection with Envoy's defaults applied. */
+export interface OutlierDetectionConfig {
+  readonly consecutive5xx: number;
+  readonly consecutiveGatewayFailure: number;
+  readonly consecutiveLocalOriginFailure: number;
+  readonly intervalMs: number;
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionTimeMs: number;
+  readonly maxEjectionTimeJitterMs: number;
+  readonly maxEjectionPercent: number;
+  readonly enforcingConsecutive5xx: number;
+  readonly enforcingConsecutiveGatewayFailure: number;
+  readonly enforcingConsecutiveLocalOriginFailure: number;
+  readonly enforcingSuccessRate: number;
+  readonly enforcingLocalOriginSuccessRate: number;
+  readonly enforcingFailurePercentage: number;
+  readonly enforcingFailurePercentageLocalOrigin: number;
+  readonly successRateMinimumHosts: number;
+  readonly successRateRequestVolume: number;
+  readonly successRateStdevFactor: number;
+  readonly failurePercentageThreshold: number;
+  readonly failurePercentageMinimumHosts: number;
+  readonly failurePercentageRequestVolume: number;
+  readonly splitExternalLocalOriginErrors: boolean;
+  readonly successfulActiveHealthCheckUnejectHost: boolean;
+  readonly alwaysEjectOneHost: boolean;
+  readonly eventLogPath?: string;
 }
 
 export interface ClusterConfig {
@@ -76,6 +173,17 @@ export interface ClusterConfig {
   /** ORIGINAL_DST options. */
   readonly originalDst?: { readonly useHttpHeader: boolean; readonly httpHeaderName: string; readonly upstreamPortOverride?: number };
   readonly cleanupIntervalMs: number;
+  // The fields below are optional so hand-written configs (tests) stay valid; translate always
+  // sets lb and healthChecks. Absent means Envoy's defaults / none.
+  readonly lb?: LbSettingsConfig;
+  readonly healthChecks?: readonly HealthCheckConfig[];
+  readonly outlierDetection?: OutlierDetectionConfig;
+  /** Cluster.close_connections_on_host_health_failure. */
+  readonly closeConnectionsOnHostHealthFailure?: boolean;
+  /** Cluster.ignore_health_on_host_removal. */
+  readonly ignoreHealthOnHostRemoval?: boolean;
+  /** envoy.clusters.aggregate: child clusters in priority order. */
+  readonly aggregateClusters?: readonly string[];
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;

@@ -1,7 +1,7 @@
 // envoy.config.cluster.v3.Cluster -> ClusterConfig, with Envoy's defaults applied and every
 // problem reported with its field path.
 import type { ErrorSink } from '../../common/result';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type LbPolicy } from '../model/cluster';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type OutlierDetectionConfig } from '../model/cluster';
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../model/listener';
 import { translateLoadAssignment, metadataToJson } from './endpoint';
 import type { ExtensionTranslator } from './extension';
@@ -13,6 +13,8 @@ const LB: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'R
 const LB_BY_NUMBER: Record<number, LbPolicy> = { 0: 'ROUND_ROBIN', 1: 'LEAST_REQUEST', 2: 'RING_HASH', 3: 'RANDOM', 5: 'MAGLEV', 6: 'CLUSTER_PROVIDED', 7: 'LOAD_BALANCING_POLICY_CONFIG' };
 const DNS_FAMILY = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const;
 const HTTP_OPTIONS_URL = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+const AGGREGATE_URL = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
 
 function clusterType(msg: Msg, errors: ErrorSink): ClusterDiscoveryType {
   if (msg.clusterType) {
@@ -35,7 +37,11 @@ function threshold(t: Msg): CircuitBreakerThresholdsConfig {
     maxPendingRequests: wrapped<number>(t.maxPendingRequests) ?? 1024,
     maxRequests: wrapped<number>(t.maxRequests) ?? 1024,
     maxRetries: wrapped<number>(t.maxRetries) ?? 3,
+    ...(t.maxConnectionPools ? { maxConnectionPools: wrapped<number>(t.maxConnectionPools)! } : {}),
     trackRemaining: !!t.trackRemaining,
+    ...(t.retryBudget
+      ? { retryBudget: { budgetPercent: wrapped<number>(t.retryBudget.budgetPercent) ?? 20, minRetryConcurrency: wrapped<number>(t.retryBudget.minRetryConcurrency) ?? 3 } }
+      : {}),
   };
 }
 
@@ -84,13 +90,31 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
   const ka = msg.upstreamConnectionOptions?.tcpKeepalive as Msg | undefined;
   const od = msg.originalDstLbConfig as Msg | undefined;
   const protocol = upstreamProtocol(msg, errors);
+  let aggregateClusters: string[] | undefined;
+  if (type === 'AGGREGATE') {
+    const u = unpackAny(msg.clusterType.typedConfig, errors, 'cluster_type.typed_config');
+    if (u && u.typeUrl !== AGGREGATE_URL) errors.add('cluster_type.typed_config', `expected ${AGGREGATE_URL}, got ${u.typeUrl}`);
+    aggregateClusters = ((u?.message?.clusters ?? []) as unknown[]).map(String);
+    if (u?.message && aggregateClusters.length === 0) errors.add('cluster_type.typed_config.clusters', 'must name at least one cluster');
+  }
+  let lb = translateLbSettings(msg, errors);
+  let effectivePolicy = lbPolicy;
+  if (msg.loadBalancingPolicy) {
+    const typed = translateLoadBalancingPolicy(msg.loadBalancingPolicy, lb, errors.at('load_balancing_policy'));
+    if (typed) {
+      effectivePolicy = typed.policy;
+      lb = typed.lb;
+    }
+  }
+  const healthChecks = translateHealthChecks((msg.healthChecks ?? []) as Msg[], errors);
+  const outlierDetection = msg.outlierDetection ? translateOutlierDetection(msg.outlierDetection, errors.at('outlier_detection')) : undefined;
   if (errors.failed) return undefined;
   const familyIdx = typeof msg.dnsLookupFamily === 'number' ? msg.dnsLookupFamily : DNS_FAMILY.indexOf(msg.dnsLookupFamily ?? 'AUTO');
   return {
     name,
     statName: String(msg.altStatName || name),
     type,
-    lbPolicy,
+    lbPolicy: effectivePolicy,
     connectTimeoutMs,
     perConnectionBufferLimitBytes: wrapped<number>(msg.perConnectionBufferLimitBytes) ?? DEFAULT_BUFFER_LIMIT_BYTES,
     ...(loadAssignment ? { loadAssignment } : {}),
@@ -107,5 +131,275 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     ...(ka ? { tcpKeepalive: { probes: wrapped<number>(ka.keepaliveProbes), timeS: wrapped<number>(ka.keepaliveTime), intervalS: wrapped<number>(ka.keepaliveInterval) } } : {}),
     ...(od ? { originalDst: { useHttpHeader: !!od.useHttpHeader, httpHeaderName: String(od.httpHeaderName || 'x-envoy-original-dst-host'), ...(od.upstreamPortOverride ? { upstreamPortOverride: num(od.upstreamPortOverride.value) } : {}) } } : {}),
     cleanupIntervalMs: durationMs(msg.cleanupInterval) ?? 5000,
+    lb,
+    healthChecks,
+    ...(outlierDetection ? { outlierDetection } : {}),
+    closeConnectionsOnHostHealthFailure: !!msg.closeConnectionsOnHostHealthFailure,
+    ignoreHealthOnHostRemoval: !!msg.ignoreHealthOnHostRemoval,
+    ...(aggregateClusters ? { aggregateClusters } : {}),
+  };
+}
+
+// ---- load balancer settings -------------------------------------------------------------
+
+const LR_SELECTION = ['N_CHOICES', 'FULL_SCAN'] as const;
+
+function percent(p: Msg | null | undefined): number | undefined {
+  return p ? Number(p.value ?? 0) : undefined;
+}
+
+function runtimeDouble(d: Msg | null | undefined): number | undefined {
+  return d ? Number(d.defaultValue ?? 0) : undefined;
+}
+
+/** lb_policy's companion configs plus common_lb_config -> LbSettingsConfig. */
+export function translateLbSettings(msg: Msg, errors: ErrorSink): LbSettingsConfig {
+  const common = (msg.commonLbConfig ?? {}) as Msg;
+  const panic = percent(common.healthyPanicThreshold);
+  if (panic !== undefined && (panic < 0 || panic > 100)) errors.add('common_lb_config.healthy_panic_threshold', 'must be within [0, 100]');
+  const lr = msg.leastRequestLbConfig as Msg | null;
+  const rh = msg.ringHashLbConfig as Msg | null;
+  const mg = msg.maglevLbConfig as Msg | null;
+  const out: Mutable<LbSettingsConfig> = {
+    localityWeightedLb: !!common.localityWeightedLbConfig,
+    zoneAware: !!common.zoneAwareLbConfig,
+    ignoreNewHostsUntilFirstHc: !!common.ignoreNewHostsUntilFirstHc,
+    closeConnectionsOnHostSetChange: !!common.closeConnectionsOnHostSetChange,
+    useHostnameForHashing: !!common.consistentHashingLbConfig?.useHostnameForHashing,
+  };
+  if (panic !== undefined) out.healthyPanicThresholdPct = panic;
+  const merge = durationMs(common.updateMergeWindow);
+  if (merge !== undefined) out.updateMergeWindowMs = merge;
+  if (lr) {
+    const cc = wrapped<number>(lr.choiceCount);
+    if (cc !== undefined) {
+      if (cc < 2) errors.add('least_request_lb_config.choice_count', 'must be >= 2');
+      out.choiceCount = cc;
+    }
+    const bias = runtimeDouble(lr.activeRequestBias);
+    if (bias !== undefined) out.activeRequestBias = bias;
+    const ss = durationMs(lr.slowStartConfig?.slowStartWindow);
+    if (ss !== undefined) out.slowStartWindowMs = ss;
+  }
+  if (rh) ringSizes(rh, out, errors, 'ring_hash_lb_config');
+  if (mg) maglevSize(mg, out, errors, 'maglev_lb_config');
+  const ss = durationMs(msg.roundRobinLbConfig?.slowStartConfig?.slowStartWindow);
+  if (ss !== undefined) out.slowStartWindowMs = ss;
+  return out;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function ringSizes(rh: Msg, out: Mutable<LbSettingsConfig>, errors: ErrorSink, path: string): void {
+  const min = wrapped<number>(rh.minimumRingSize);
+  const max = wrapped<number>(rh.maximumRingSize);
+  if (min !== undefined) out.minRingSize = min;
+  if (max !== undefined) out.maxRingSize = max;
+  if (max !== undefined && max > 8 * 1024 * 1024) errors.add(`${path}.maximum_ring_size`, 'must be <= 8388608');
+  if ((min ?? 1024) > (max ?? 8 * 1024 * 1024)) errors.add(`${path}.minimum_ring_size`, 'must not exceed maximum_ring_size');
+  const hf = rh.hashFunction;
+  if (hf === 1 || hf === 'MURMUR_HASH_2') errors.add(`${path}.hash_function`, 'MURMUR_HASH_2 is not supported (XX_HASH only)');
+}
+
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
+  return true;
+}
+
+function maglevSize(mg: Msg, out: Mutable<LbSettingsConfig>, errors: ErrorSink, path: string): void {
+  const size = wrapped<number>(mg.tableSize);
+  if (size === undefined) return;
+  if (!isPrime(size) || size > 5000011) errors.add(`${path}.table_size`, 'must be a prime number <= 5000011');
+  out.maglevTableSize = size;
+}
+
+const POLICY_PREFIX = 'type.googleapis.com/envoy.extensions.load_balancing_policies.';
+const TYPED_POLICIES: Record<string, LbPolicy> = {
+  [`${POLICY_PREFIX}round_robin.v3.RoundRobin`]: 'ROUND_ROBIN',
+  [`${POLICY_PREFIX}least_request.v3.LeastRequest`]: 'LEAST_REQUEST',
+  [`${POLICY_PREFIX}random.v3.Random`]: 'RANDOM',
+  [`${POLICY_PREFIX}ring_hash.v3.RingHash`]: 'RING_HASH',
+  [`${POLICY_PREFIX}maglev.v3.Maglev`]: 'MAGLEV',
+  [`${POLICY_PREFIX}cluster_provided.v3.ClusterProvided`]: 'CLUSTER_PROVIDED',
+};
+
+/**
+ * Cluster.load_balancing_policy: Envoy takes the first policy whose extension it knows
+ * (cluster_manager_impl / upstream_impl "no supported policy" otherwise). The typed config
+ * overrides lb_policy and its *_lb_config; common_lb_config keeps applying.
+ */
+export function translateLoadBalancingPolicy(msg: Msg, base: LbSettingsConfig, errors: ErrorSink): { policy: LbPolicy; lb: LbSettingsConfig } | undefined {
+  const policies = (msg.policies ?? []) as Msg[];
+  for (let i = 0; i < policies.length; i++) {
+    const tec = policies[i]!.typedExtensionConfig as Msg | null;
+    const any = tec?.typedConfig as Msg | null;
+    const url = String(any?.typeUrl ?? '');
+    const policy = TYPED_POLICIES[url];
+    if (!policy) continue;
+    const path = `policies[${i}].typed_extension_config.typed_config`;
+    const u = unpackAny(any, errors, path);
+    const m = (u?.message ?? {}) as Msg;
+    const out: Mutable<LbSettingsConfig> = { ...base };
+    const loc = (policy === 'RING_HASH' || policy === 'MAGLEV' ? m : m.localityLbConfig) as Msg | null;
+    if (loc?.localityWeightedLbConfig) out.localityWeightedLb = true;
+    if (loc?.zoneAwareLbConfig) out.zoneAware = true;
+    if (m.consistentHashingLbConfig?.useHostnameForHashing) out.useHostnameForHashing = true;
+    const ss = durationMs(m.slowStartConfig?.slowStartWindow);
+    if (ss !== undefined) out.slowStartWindowMs = ss;
+    if (policy === 'LEAST_REQUEST') {
+      const cc = wrapped<number>(m.choiceCount);
+      if (cc !== undefined) out.choiceCount = cc;
+      const bias = runtimeDouble(m.activeRequestBias);
+      if (bias !== undefined) out.activeRequestBias = bias;
+      const sel = typeof m.selectionMethod === 'number' ? LR_SELECTION[m.selectionMethod] : m.selectionMethod;
+      if (sel === 'FULL_SCAN' || wrapped<boolean>(m.enableFullScan)) out.leastRequestSelection = 'FULL_SCAN';
+    } else if (policy === 'RING_HASH') {
+      ringSizes(m, out, errors, path);
+    } else if (policy === 'MAGLEV') {
+      maglevSize(m, out, errors, path);
+    }
+    return { policy, lb: out };
+  }
+  errors.add('policies', 'no supported load balancing policy');
+  return undefined;
+}
+
+// ---- active health checks ---------------------------------------------------------------
+
+function payloadHex(p: Msg | null | undefined): string {
+  if (!p) return '';
+  if (p.text) return String(p.text).toLowerCase();
+  if (p.binary) return Buffer.from(p.binary as Uint8Array).toString('hex');
+  return '';
+}
+
+function ranges(list: Msg[] | null | undefined, fallback: [number, number][]): [number, number][] {
+  const out = ((list ?? []) as Msg[]).map((r) => [num(r.start), num(r.end)] as [number, number]);
+  return out.length ? out : fallback;
+}
+
+function headerOptions(list: Msg[] | null | undefined): { key: string; value: string; append: boolean }[] {
+  return ((list ?? []) as Msg[]).map((h) => ({
+    key: String(h.header?.key ?? '').toLowerCase(),
+    value: String(h.header?.value ?? ''),
+    // append defaults to true for HeaderValueOption; append_action APPEND_IF_EXISTS_OR_ADD (0) too.
+    append: h.append ? !!wrapped<boolean>(h.append) : h.appendAction === undefined || h.appendAction === 0 || h.appendAction === 'APPEND_IF_EXISTS_OR_ADD',
+  }));
+}
+
+export function translateHealthChecks(list: Msg[], errors: ErrorSink): HealthCheckConfig[] {
+  const out: HealthCheckConfig[] = [];
+  list.forEach((hc, i) => {
+    const path = `health_checks[${i}]`;
+    const timeoutMs = durationMs(hc.timeout);
+    const intervalMs = durationMs(hc.interval);
+    if (!timeoutMs || timeoutMs <= 0) errors.add(`${path}.timeout`, 'required, must be > 0');
+    if (!intervalMs || intervalMs <= 0) errors.add(`${path}.interval`, 'required, must be > 0');
+    const unhealthyThreshold = wrapped<number>(hc.unhealthyThreshold);
+    const healthyThreshold = wrapped<number>(hc.healthyThreshold);
+    if (unhealthyThreshold === undefined) errors.add(`${path}.unhealthy_threshold`, 'required');
+    if (healthyThreshold === undefined) errors.add(`${path}.healthy_threshold`, 'required');
+    let kind: HealthCheckKind | undefined;
+    let http: HealthCheckConfig['http'];
+    let tcp: HealthCheckConfig['tcp'];
+    let grpc: HealthCheckConfig['grpc'];
+    if (hc.httpHealthCheck) {
+      const h = hc.httpHealthCheck as Msg;
+      kind = 'HTTP';
+      if (!h.path) errors.add(`${path}.http_health_check.path`, 'must not be empty');
+      const method = typeof h.method === 'number' ? (['GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'][h.method] ?? 'GET') : String(h.method || 'GET');
+      if (method === 'CONNECT') errors.add(`${path}.http_health_check.method`, 'CONNECT is not allowed');
+      http = {
+        host: String(h.host ?? ''),
+        path: String(h.path ?? '/'),
+        method: method === 'METHOD_UNSPECIFIED' ? 'GET' : method,
+        expectedStatuses: ranges(h.expectedStatuses, [[200, 201]]),
+        retriableStatuses: ranges(h.retriableStatuses, []),
+        requestHeadersToAdd: headerOptions(h.requestHeadersToAdd),
+        requestHeadersToRemove: ((h.requestHeadersToRemove ?? []) as string[]).map((s) => String(s).toLowerCase()),
+        http2: h.codecClientType === 1 || h.codecClientType === 'HTTP2',
+      };
+      for (const [s, e] of http.expectedStatuses) if (s < 100 || e > 600 || s >= e) errors.add(`${path}.http_health_check.expected_statuses`, `invalid range [${s}, ${e})`);
+    } else if (hc.tcpHealthCheck) {
+      kind = 'TCP';
+      tcp = { sendHex: payloadHex(hc.tcpHealthCheck.send), receiveHex: ((hc.tcpHealthCheck.receive ?? []) as Msg[]).map(payloadHex) };
+    } else if (hc.grpcHealthCheck) {
+      kind = 'GRPC';
+      grpc = {
+        serviceName: String(hc.grpcHealthCheck.serviceName ?? ''),
+        authority: String(hc.grpcHealthCheck.authority ?? ''),
+        initialMetadata: headerOptions(hc.grpcHealthCheck.initialMetadata).map(({ key, value }) => ({ key, value })),
+      };
+    } else {
+      errors.add(path, 'one of http_health_check, tcp_health_check or grpc_health_check is required (custom_health_check is not supported)');
+    }
+    if (!kind || errors.failed) return;
+    const opt = (name: string, v: number | undefined): Record<string, number> => (v !== undefined ? { [name]: v } : {});
+    out.push({
+      kind,
+      timeoutMs: timeoutMs!,
+      intervalMs: intervalMs!,
+      initialJitterMs: durationMs(hc.initialJitter) ?? 0,
+      intervalJitterMs: durationMs(hc.intervalJitter) ?? 0,
+      intervalJitterPercent: num(hc.intervalJitterPercent),
+      unhealthyThreshold: unhealthyThreshold!,
+      healthyThreshold: healthyThreshold!,
+      // Envoy: no_traffic_interval defaults to 60s.
+      noTrafficIntervalMs: durationMs(hc.noTrafficInterval) ?? 60_000,
+      ...opt('noTrafficHealthyIntervalMs', durationMs(hc.noTrafficHealthyInterval)),
+      ...opt('unhealthyIntervalMs', durationMs(hc.unhealthyInterval)),
+      ...opt('unhealthyEdgeIntervalMs', durationMs(hc.unhealthyEdgeInterval)),
+      ...opt('healthyEdgeIntervalMs', durationMs(hc.healthyEdgeInterval)),
+      reuseConnection: wrapped<boolean>(hc.reuseConnection) ?? true,
+      ...(hc.eventLogPath ? { eventLogPath: String(hc.eventLogPath) } : {}),
+      alwaysLogHealthCheckFailures: !!hc.alwaysLogHealthCheckFailures,
+      alwaysLogHealthCheckSuccess: !!hc.alwaysLogHealthCheckSuccess,
+      ...(http ? { http } : {}),
+      ...(tcp ? { tcp } : {}),
+      ...(grpc ? { grpc } : {}),
+    });
+  });
+  return out;
+}
+
+// ---- outlier detection ------------------------------------------------------------------
+
+/** OutlierDetection with Envoy's documented defaults (outlier_detection.proto). */
+export function translateOutlierDetection(m: Msg, errors: ErrorSink): OutlierDetectionConfig {
+  const u = (w: Msg | null | undefined, d: number): number => wrapped<number>(w) ?? d;
+  const pct = (w: Msg | null | undefined, d: number, field: string): number => {
+    const v = u(w, d);
+    if (v < 0 || v > 100) errors.add(field, 'must be within [0, 100]');
+    return v;
+  };
+  const baseEjectionTimeMs = durationMs(m.baseEjectionTime) ?? 30_000;
+  const maxEjectionTimeMs = durationMs(m.maxEjectionTime) ?? Math.max(300_000, baseEjectionTimeMs);
+  if (maxEjectionTimeMs < baseEjectionTimeMs) errors.add('max_ejection_time', 'must be >= base_ejection_time');
+  return {
+    consecutive5xx: u(m.consecutive5xx, 5),
+    consecutiveGatewayFailure: u(m.consecutiveGatewayFailure, 5),
+    consecutiveLocalOriginFailure: u(m.consecutiveLocalOriginFailure, 5),
+    intervalMs: durationMs(m.interval) ?? 10_000,
+    baseEjectionTimeMs,
+    maxEjectionTimeMs,
+    maxEjectionTimeJitterMs: durationMs(m.maxEjectionTimeJitter) ?? 0,
+    maxEjectionPercent: pct(m.maxEjectionPercent, 10, 'max_ejection_percent'),
+    enforcingConsecutive5xx: pct(m.enforcingConsecutive5xx, 100, 'enforcing_consecutive_5xx'),
+    enforcingConsecutiveGatewayFailure: pct(m.enforcingConsecutiveGatewayFailure, 0, 'enforcing_consecutive_gateway_failure'),
+    enforcingConsecutiveLocalOriginFailure: pct(m.enforcingConsecutiveLocalOriginFailure, 100, 'enforcing_consecutive_local_origin_failure'),
+    enforcingSuccessRate: pct(m.enforcingSuccessRate, 100, 'enforcing_success_rate'),
+    enforcingLocalOriginSuccessRate: pct(m.enforcingLocalOriginSuccessRate, 100, 'enforcing_local_origin_success_rate'),
+    enforcingFailurePercentage: pct(m.enforcingFailurePercentage, 0, 'enforcing_failure_percentage'),
+    enforcingFailurePercentageLocalOrigin: pct(m.enforcingFailurePercentageLocalOrigin, 0, 'enforcing_failure_percentage_local_origin'),
+    successRateMinimumHosts: u(m.successRateMinimumHosts, 5),
+    successRateRequestVolume: u(m.successRateRequestVolume, 100),
+    successRateStdevFactor: u(m.successRateStdevFactor, 1900),
+    failurePercentageThreshold: pct(m.failurePercentageThreshold, 85, 'failure_percentage_threshold'),
+    failurePercentageMinimumHosts: u(m.failurePercentageMinimumHosts, 5),
+    failurePercentageRequestVolume: u(m.failurePercentageRequestVolume, 50),
+    splitExternalLocalOriginErrors: !!m.splitExternalLocalOriginErrors,
+    successfulActiveHealthCheckUnejectHost: wrapped<boolean>(m.successfulActiveHealthCheckUnejectHost) ?? true,
+    alwaysEjectOneHost: wrapped<boolean>(m.alwaysEjectOneHost) ?? false,
   };
 }

@@ -52,6 +52,7 @@ export function translateLoadAssignment(msg: Msg, errors: ErrorSink, allowHostna
     clusterName: String(msg.clusterName ?? ''),
     localities,
     overprovisioningFactor: wrapped<number>(policy.overprovisioningFactor) ?? 140,
+    ...(policy.weightedPriorityHealth ? { weightedPriorityHealth: true } : {}),
     dropOverloads: ((policy.dropOverloads ?? []) as Msg[]).map((d) => ({ category: String(d.category ?? ''), ppm: dropPpm(d.dropPercentage) })),
   };
 }
