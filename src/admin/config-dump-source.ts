@@ -35,4 +35,10 @@ export interface ConfigDumpSource {
   resources(kind: XdsKind): readonly DumpedResource[];
   /** Current version_info of a kind (last accepted), '' when none. */
   versionInfo(kind: XdsKind): string;
+  /**
+   * Optional: resources whose only update was rejected (no accepted version to show). Envoy
+   * lists them with just `error_state` (and the listener name). Those with an accepted version
+   * carry their last rejection in DumpedResource.errorState instead.
+   */
+  rejected?(kind: XdsKind): readonly { readonly name: string; readonly errorState: DumpedErrorState }[];
 }
