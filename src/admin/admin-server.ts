@@ -1,9 +1,18 @@
-// Envoy-compatible admin API (first part): the endpoints pilot-agent and operators use to see
-// that the proxy is up — /ready, /server_info, /stats (text and json, usedonly, filter, type),
-// /stats/prometheus, /listeners, /clusters, /logging, /drain_listeners, /healthcheck/{fail,ok},
+// Envoy-compatible admin API: the endpoints pilot-agent, istioctl and operators use — /ready,
+// /server_info, /stats (text and json, usedonly, filter, type), /stats/prometheus, /config_dump
+// (config-dump.ts), /config_history (ours, see below), /listeners and /clusters (text and json,
+// clusters-view.ts / listeners-view.ts), /logging, /drain_listeners, /healthcheck/{fail,ok},
 // /quitquitquit, /runtime, /memory, /hot_restart_version, /reset_counters, /help and /.
-// Rendering comes from stats/ and the server's read view; node:http is fine here (admin is
-// off the data path). config_dump and config history come with the xDS and admin issues.
+// Rendering comes from stats/ and the server's read view (AdminView); node:http is fine here
+// (admin is off the data path). Wrong method and unknown path answer as Envoy's
+// AdminImpl::makeRequest does: 405 "Method <M> not allowed, POST required." for state-changing
+// endpoints, 404 "invalid path. " followed by the help text.
+//
+// /config_history?type=lds|rds|cds|eds|sds (beyond Envoy): recent xDS updates as JSON, from
+// AdminView.configHistory(type): {"type": <type or "all">, "entries": [...]}, entries as the
+// server gives them (newest last; each at least {type, version_info, nonce, time, accepted,
+// resources: [names], error?}). An unknown type answers 404 with
+// "unknown type '<t>': expected one of lds, rds, cds, eds, sds".
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,6 +23,9 @@ import type { StatsSnapshot } from '../stats/snapshot';
 import { parseStatsParams } from '../stats/stats-params';
 import type { AddressConfig } from '../config/model/address';
 import type { ConfigDumpSource } from './config-dump-source';
+import { handleConfigDump } from './config-dump';
+import { fromLegacyClusters, renderClustersJson, renderClustersText, type ClusterStatusView } from './clusters-view';
+import { fromLegacyListeners, renderListenersJson, renderListenersText, type ListenerStatusView } from './listeners-view';
 
 /** What the admin reads from the running server. */
 export interface AdminView {
@@ -27,6 +39,10 @@ export interface AdminView {
   setHealthcheckFailed(failed: boolean): void;
   resetCounters(): void;
   quit(): void;
+  /** Full per-cluster status for /clusters (preferred over clusters() when present). */
+  clusterStatuses?(): readonly ClusterStatusView[];
+  /** Full per-listener status for /listeners (preferred over listeners() when present). */
+  listenerStatuses?(): readonly ListenerStatusView[];
   /** Resource store read view for /config_dump (absent until xDS wiring provides it). */
   configDump?(): ConfigDumpSource;
   /** Recent xDS updates (beyond Envoy): JSON-ready entries, optionally one type (lds, rds, ...). */
@@ -35,8 +51,15 @@ export interface AdminView {
   readonly prometheus: PrometheusRenderer;
 }
 
+const HISTORY_TYPES = new Set(['lds', 'rds', 'cds', 'eds', 'sds']);
+
+/** Envoy's logger ids (a subset of ALL_LOGGER_IDS): /logging?<name>=<level> accepts these even before our code has created that component. */
+const ENVOY_LOGGERS = new Set(['admin', 'alternate_protocols_cache', 'aws', 'assert', 'backtrace', 'client', 'config', 'connection', 'conn_handler', 'dns', 'envoy_bug', 'ext_authz', 'ext_proc', 'file', 'filter', 'forward_proxy', 'golang', 'grpc', 'happy_eyeballs', 'hc', 'health_checker', 'http', 'http2', 'init', 'io', 'jwt', 'lua', 'main', 'matcher', 'misc', 'oauth2', 'pool', 'rbac', 'router', 'runtime', 'stats', 'secret', 'tap', 'testing', 'tracing', 'upstream', 'udp', 'wasm', 'websocket']);
+
 interface Endpoint {
   readonly help: string;
+  /** Parameter lines printed under the endpoint in /help (Envoy's ParamDescriptor lines). */
+  readonly params?: readonly string[];
   readonly mutates: boolean;
   handle(view: AdminView, q: URLSearchParams, res: http.ServerResponse, method: string): Promise<void> | void;
 }
@@ -85,43 +108,57 @@ const ENDPOINTS: Record<string, Endpoint> = {
   },
   '/listeners': {
     help: 'print listener info',
+    params: ['      format: File format to use; One of (text, json)'],
     mutates: false,
     handle(v, q, res) {
-      const ls = v.listeners();
-      if (q.get('format') === 'json') {
-        const body = { listener_statuses: ls.map((l) => ({ name: l.name, local_address: socketAddressJson(l.address) })) };
-        return send(res, 200, JSON.stringify(body, null, 2), 'application/json');
-      }
-      send(res, 200, ls.map((l) => `${l.name}::${l.address ?? ''}\n`).join(''));
+      const ls = v.listenerStatuses ? v.listenerStatuses() : fromLegacyListeners(v.listeners());
+      if (q.get('format') === 'json') return send(res, 200, renderListenersJson(ls), 'application/json');
+      send(res, 200, renderListenersText(ls));
     },
   },
   '/clusters': {
     help: 'upstream cluster status',
     mutates: false,
     handle(v, q, res) {
-      const cs = v.clusters();
-      if (q.get('format') === 'json') {
-        const body = {
-          cluster_statuses: cs.map((c) => ({
-            name: c.name,
-            host_statuses: c.hosts.map((h) => ({ address: socketAddressJson(h.address), stats: [{ name: 'cx_active', type: 'GAUGE', value: String(h.cxActive) }], health_status: { eds_health_status: h.health === 'UNKNOWN' ? 'HEALTHY' : h.health }, weight: h.weight })),
-          })),
-        };
-        return send(res, 200, JSON.stringify(body, null, 2), 'application/json');
-      }
-      const lines: string[] = [];
-      for (const c of cs) for (const h of c.hosts) lines.push(`${c.name}::${h.address}::cx_active::${h.cxActive}`, `${c.name}::${h.address}::health_flags::${h.health === 'UNHEALTHY' ? '/failed_eds_health' : 'healthy'}`, `${c.name}::${h.address}::weight::${h.weight}`);
-      send(res, 200, lines.map((l) => `${l}\n`).join(''));
+      const cs = v.clusterStatuses ? v.clusterStatuses() : fromLegacyClusters(v.clusters());
+      if (q.get('format') === 'json') return send(res, 200, renderClustersJson(cs), 'application/json');
+      send(res, 200, renderClustersText(cs));
+    },
+  },
+  '/config_dump': {
+    help: 'dump current Envoy configs (experimental)',
+    params: [
+      '      resource: The resource to dump',
+      '      mask: The mask to apply. When both resource and mask are specified, the mask is applied to every element in the desired repeated field so that only a subset of fields are returned. The mask is parsed as a ProtobufWkt::FieldMask',
+      '      name_regex: Dump only the currently loaded configurations whose names match the specified regex. Can be used with both resource and mask query parameters.',
+      '      include_eds: Dump currently loaded configuration including EDS. See the response definition for more information',
+    ],
+    mutates: false,
+    handle(v, q, res) {
+      const r = handleConfigDump(v.configDump?.(), q);
+      send(res, r.status, r.body, r.contentType);
+    },
+  },
+  '/config_history': {
+    help: 'recent xDS updates per type, JSON (meshproxy extension)',
+    params: ['      type: One of (lds, rds, cds, eds, sds); all types when absent'],
+    mutates: false,
+    handle(v, q, res) {
+      const type = q.get('type') ?? undefined;
+      if (type !== undefined && !HISTORY_TYPES.has(type)) return send(res, 404, `unknown type '${type}': expected one of lds, rds, cds, eds, sds\n`);
+      const entries = v.configHistory ? v.configHistory(type) : [];
+      send(res, 200, JSON.stringify({ type: type ?? 'all', entries: entries ?? [] }, null, 2), 'application/json');
     },
   },
   '/logging': {
     help: 'query/change logging levels',
-    // GET lists levels; changing them (level= or paths=) needs POST, as in Envoy.
-    mutates: false,
-    handle(v, q, res, method) {
+    params: ['      paths: Change multiple logging levels by setting to <logger_name1>:<desired_level1>,<logger_name2>:<desired_level2>.', '      level: desired logging level, this will change all loggers\'s level; One of (, trace, debug, info, warning, error, critical, off)'],
+    // Envoy registers /logging as state-changing: every call, listing included, is a POST
+    // (istioctl proxy-config log posts even to read).
+    mutates: true,
+    handle(v, q, res) {
       const level = q.get('level');
       const paths = q.get('paths');
-      if ((level !== null || paths !== null) && method !== 'POST') return send(res, 405, 'This endpoint requires a POST\n');
       if (level !== null) {
         if (!isEnvoyLevel(level)) return send(res, 404, `error: unknown logger level\n`);
         v.logs.setLevel(level);
@@ -132,6 +169,12 @@ const ENDPOINTS: Record<string, Endpoint> = {
           if (!name || !lv || !isEnvoyLevel(lv)) return send(res, 404, `error: invalid paths\n`);
           v.logs.setComponentLevel(name, lv);
         }
+      }
+      // Envoy also takes ?<logger>=<level> (istioctl proxy-config log --level comp:lvl sends it).
+      for (const [name, lv] of q) {
+        if (name === 'level' || name === 'paths') continue;
+        if (!isEnvoyLevel(lv) || !(v.logs.levels().has(name) || ENVOY_LOGGERS.has(name))) return send(res, 404, `error: unknown logger name or level\n`);
+        v.logs.setComponentLevel(name, lv);
       }
       const out = ['active loggers:'];
       for (const [name, lv] of [...v.logs.levels()].sort()) out.push(`  ${name}: ${lv}`);
@@ -204,22 +247,23 @@ const ENDPOINTS: Record<string, Endpoint> = {
   },
 };
 
-function socketAddressJson(addr: string | undefined): unknown {
-  if (!addr) return {};
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(addr);
-  if (!m) return { pipe: { path: addr } };
-  return { socket_address: { address: m[1], port_value: Number(m[2]) } };
-}
-
-function helpText(): string {
-  return ['admin commands are:', ...Object.entries({ '/help': { help: 'print out list of admin commands' }, ...ENDPOINTS }).sort(([a], [b]) => a.localeCompare(b)).map(([p, e]) => `  ${p}: ${e.help}`)].join('\n') + '\n';
+/** Envoy's getHelp(): handlers in prefix order, "(POST)" on state-changing ones, then their params. */
+export function helpText(): string {
+  const all: Record<string, Pick<Endpoint, 'help' | 'params' | 'mutates'>> = { '/': { help: 'Admin home page', mutates: false }, '/help': { help: 'print out list of admin commands', mutates: false }, ...ENDPOINTS };
+  const lines = ['admin commands are:'];
+  for (const p of Object.keys(all).sort()) {
+    const e = all[p];
+    lines.push(`  ${p}${e.mutates ? ' (POST)' : ''}: ${e.help}`, ...(e.params ?? []));
+  }
+  return lines.join('\n') + '\n';
 }
 
 function indexHtml(): string {
   const rows = Object.entries(ENDPOINTS)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([p, e]) => (e.mutates ? `<tr><td><form action="${p}" method="post"><button>${p.slice(1)}</button></form></td><td>${e.help}</td></tr>` : `<tr><td><a href="${p}">${p.slice(1)}</a></td><td>${e.help}</td></tr>`));
-  return `<!DOCTYPE html><html><head><title>meshproxy admin</title></head><body><h1>meshproxy admin</h1><table>${rows.join('')}</table></body></html>`;
+  const history = '<p><code>/config_history?type=lds|rds|cds|eds|sds</code> (meshproxy extension) returns <code>{"type": "&lt;type or all&gt;", "entries": [...]}</code>: recent xDS updates, newest last, each with type, version_info, nonce, time, accepted, resources and error when rejected.</p>';
+  return `<!DOCTYPE html><html><head><title>meshproxy admin</title></head><body><h1>meshproxy admin</h1><table>${rows.join('')}</table>${history}</body></html>`;
 }
 
 export class AdminServer {
@@ -252,8 +296,8 @@ export class AdminServer {
       if (path === '/help') return send(res, 200, helpText());
       const ep = ENDPOINTS[path];
       if (!ep) return send(res, 404, `invalid path. ${helpText()}`);
-      // Envoy: state-changing endpoints need POST.
-      if (ep.mutates && req.method !== 'POST') return send(res, 405, 'This endpoint requires a POST\n');
+      // Envoy: state-changing endpoints need POST (AdminImpl::makeRequest).
+      if (ep.mutates && req.method !== 'POST') return send(res, 405, `Method ${req.method ?? 'GET'} not allowed, POST required.`);
       await ep.handle(this.view, url.searchParams, res, req.method ?? 'GET');
     } catch (err) {
       this.log.error({ path, err: (err as Error).message }, 'admin handler failed');
