@@ -20,7 +20,8 @@ export function renderListenersJson(ls: readonly ListenerStatusView[]): string {
   const msg = {
     listenerStatuses: ls.map((l) => ({
       name: l.name,
-      localAddress: l.localAddress ? addressMessage(l.localAddress) : undefined,
+      // Unbound listeners print an empty address (callers read local_address unconditionally).
+      localAddress: l.localAddress ? addressMessage(l.localAddress) : {},
       additionalLocalAddresses: (l.additionalLocalAddresses ?? []).map(addressMessage),
     })),
   };
