@@ -119,7 +119,7 @@ class TcpProxySession {
       return;
     }
     this.attempts++;
-    cluster.connect('key' in host ? host : host.address, this.onConnected);
+    cluster.connect('key' in host ? host : host.address, this.onConnected, true); // true: connect result is final for outlier detection (LocalOriginConnectSuccessFinal)
   }
 
   private readonly onConnected = (err: 'connect_fail' | 'connect_timeout' | null, up: net.Socket | undefined): void => {

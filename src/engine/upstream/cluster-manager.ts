@@ -1,6 +1,8 @@
 // The worker's set of ClusterRuntimes for one snapshot. Built by materialize: clusters whose
 // config is unchanged are carried over from the previous manager (keeping hosts, DNS state and
-// counters), changed ones are rebuilt, removed ones are destroyed once nothing uses them.
+// counters), changed ones are rebuilt and take over the old runtime's hosts by key (health,
+// outlier state, counts, sockets), removed ones are destroyed. Aggregate clusters resolve their
+// children through the manager current at the time.
 import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { StatsScope } from '../../stats/stats-store';
@@ -18,13 +20,17 @@ export class ClusterManager {
   ) {
     for (const cfg of configs) {
       const old = previous?.clusters.get(cfg.name);
-      const rt = old && sameConfig(old.config, cfg) ? old : new ClusterRuntime(cfg, scope, log);
+      const reuse = old && sameConfig(old.config, cfg);
+      const rt = reuse ? old : new ClusterRuntime(cfg, scope, log);
+      if (old && !reuse) rt.adopt(old);
       if (cfg.type === 'EDS') {
         const eps = endpoints.get(cfg.edsServiceName ?? cfg.name);
         if (eps) rt.setEndpoints(eps);
       }
       this.clusters.set(cfg.name, rt);
     }
+    const resolve = (name: string) => this.clusters.get(name);
+    for (const rt of this.clusters.values()) rt.setClusterResolver(resolve);
     if (previous) {
       for (const [name, rt] of previous.clusters) if (this.clusters.get(name) !== rt) rt.destroy();
     }

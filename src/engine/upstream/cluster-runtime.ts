@@ -1,27 +1,55 @@
-// A cluster on a worker: its hosts (from load_assignment, DNS or EDS), host choice, and
-// upstream TCP connects with Envoy's connect timeout, source binding and stats. One
-// ClusterRuntime lives as long as its config is unchanged across snapshots, so host state and
-// DNS results carry over. Load balancing here is round robin over healthy hosts (the full set of
-// Envoy balancers lives in ./lb and is wired by the upstream-management work).
-import { lookup } from 'node:dns';
+// A cluster on a worker (Envoy ClusterImplBase + ClusterInfo + its LB, health checker, outlier
+// detector and resource managers): hosts from load_assignment, DNS (STRICT/LOGICAL), EDS,
+// original destination, or an aggregate of other clusters; the Envoy load balancer of ./lb over
+// a PrioritySet rebuilt whenever membership or health changes; circuit breakers; active health
+// checks; outlier detection; upstream TCP connects with connect timeout, source binding,
+// keepalive and per-host socket tracking. Host objects carry over by key across EDS/DNS updates
+// and cluster rebuilds (adopt()), keeping health, outlier state, counts and sockets.
+//
+// Data path use (tcp_proxy today, the HTTP router next):
+//   host = cluster.chooseHost(ctx)          ctx: LbContext (+ previousHosts for retries, and
+//                                           originalDst "ip:port" for ORIGINAL_DST clusters)
+//   cluster.connect(host, done, final?)     TCP connect; takes a max_connections slot
+//                                           (done(err, undefined, 'overflow') when refused)
+// Router additions (per request; all allocation-free):
+//   cluster.acquireRequest(prio) / releaseRequest(prio)   max_requests      -> 'overflow' = 503 UO
+//   cluster.acquirePending(prio) / releasePending(prio)   max_pending_requests
+//   cluster.acquireRetry(prio) / releaseRetry(prio)       max_retries or retry_budget
+//   cluster.requestStarted(host) / requestFinished(host)  host.activeRequests for LEAST_REQUEST
+//   cluster.reportHttpStatus(host, code), cluster.reportResult(host, result)  outlier detection
+//   host.subscribe((host, 'removed' | 'unhealthy') => drain pool)           pool draining
+//   config.maxRequestsPerConnection, config.perConnectionBufferLimitBytes    pool settings
+import { lookup, promises as dnsPromises } from 'node:dns';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
 import { addressToString, type AddressConfig } from '../../config/model/address';
-import type { ClusterConfig, EndpointSetConfig, HealthStatus } from '../../config/model/cluster';
+import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { Counter } from '../../stats/counter';
 import type { Gauge } from '../../stats/gauge';
 import type { StatsScope } from '../../stats/stats-store';
+import { CircuitBreakers, type RoutingPriority } from './circuit-breakers';
+import { HealthChecker } from './health-checker';
+import { createLoadBalancer } from './lb/create-load-balancer';
+import type { LbContext, LoadBalancer } from './lb/lb-types';
+import { computePriorityLoad, choosePriority, type PriorityLoad } from './lb/priority-load';
+import { buildPrioritySet, type HostSet, type PrioritySet } from './lb/priority-set';
+import { lbOptionsFor } from './lb-options';
+import { clampTimer, OutlierDetector, type OutlierResult } from './outlier-detector';
+import { HealthFlag, Host, type HostSpec } from './upstream-host';
 
-/** One upstream host. */
-export interface Host {
-  readonly address: AddressConfig;
-  /** "ip:port" or the pipe path; stable identity across updates. */
-  readonly key: string;
-  readonly hostname: string;
-  readonly weight: number;
-  readonly health: HealthStatus;
-  readonly priority: number;
-  activeConnections: number;
+export { Host } from './upstream-host';
+export type { HostSpec, HostEvent, HostListener } from './upstream-host';
+export type { OutlierResult } from './outlier-detector';
+export type { RoutingPriority } from './circuit-breakers';
+
+/** Per-pick input: the LB context plus what Envoy's LoadBalancerContext adds. */
+export interface PickContext extends LbContext {
+  /** Hosts already tried by this request (retry_host_predicate previous_hosts). */
+  previousHosts?: readonly Host[];
+  /** host_selection_retry_max_attempts (default 1: no re-pick). */
+  maxHostSelectionAttempts?: number;
+  /** ORIGINAL_DST: the destination "ip:port" (downstream local address or the header value). */
+  originalDst?: string;
 }
 
 export interface ClusterStats {
@@ -35,8 +63,15 @@ export interface ClusterStats {
   readonly upstreamCxDestroy: Counter;
   readonly membershipTotal: Gauge;
   readonly membershipHealthy: Gauge;
+  readonly membershipDegraded: Gauge;
+  readonly membershipExcluded: Gauge;
+  readonly membershipChange: Counter;
+  readonly updateAttempt: Counter;
   readonly updateSuccess: Counter;
   readonly updateFailure: Counter;
+  readonly updateEmpty: Counter;
+  readonly lbHealthyPanic: Counter;
+  readonly maxHostWeight: Gauge;
 }
 
 function clusterStats(scope: StatsScope): ClusterStats {
@@ -51,92 +86,454 @@ function clusterStats(scope: StatsScope): ClusterStats {
     upstreamCxDestroy: scope.counter('upstream_cx_destroy'),
     membershipTotal: scope.gauge('membership_total', 'NeverImport'),
     membershipHealthy: scope.gauge('membership_healthy', 'NeverImport'),
+    membershipDegraded: scope.gauge('membership_degraded', 'NeverImport'),
+    membershipExcluded: scope.gauge('membership_excluded', 'NeverImport'),
+    membershipChange: scope.counter('membership_change'),
+    updateAttempt: scope.counter('update_attempt'),
     updateSuccess: scope.counter('update_success'),
     updateFailure: scope.counter('update_failure'),
+    updateEmpty: scope.counter('update_empty'),
+    lbHealthyPanic: scope.counter('lb_healthy_panic'),
+    maxHostWeight: scope.gauge('max_host_weight', 'NeverImport'),
   };
 }
 
 /** Host identity: Envoy's textual address ("ip:port", "[v6]:port" or the pipe path). */
 export const addressKey = addressToString;
 
-function hostsFrom(set: EndpointSetConfig | undefined): Host[] {
-  const out: Host[] = [];
+function localityKey(l: { region: string; zone: string; subZone: string }): string {
+  return `${l.region}/${l.zone}/${l.subZone}`;
+}
+
+function specsFrom(set: EndpointSetConfig | undefined): HostSpec[] {
+  const out: HostSpec[] = [];
   for (const loc of set?.localities ?? []) {
+    const lk = localityKey(loc.locality);
     for (const ep of loc.endpoints) {
-      out.push({ address: ep.address, key: addressKey(ep.address), hostname: ep.hostname, weight: ep.loadBalancingWeight, health: ep.healthStatus, priority: loc.priority, activeConnections: 0 });
+      out.push({
+        address: ep.address,
+        key: addressKey(ep.address),
+        hostname: ep.hostname,
+        weight: ep.loadBalancingWeight,
+        edsHealth: ep.healthStatus,
+        priority: loc.priority,
+        localityKey: lk,
+        localityWeight: loc.loadBalancingWeight ?? 0,
+        metadata: ep.metadata,
+        ...(ep.healthCheckPort ? { healthCheckPort: ep.healthCheckPort } : {}),
+      });
     }
   }
   return out;
 }
 
-const USABLE: ReadonlySet<HealthStatus> = new Set(['UNKNOWN', 'HEALTHY', 'DEGRADED']);
+export type ClusterResolver = (name: string) => ClusterRuntime | undefined;
+export type ConnectDone = (err: 'connect_fail' | 'connect_timeout' | null, socket: net.Socket | undefined, detail?: 'overflow') => void;
 
 export class ClusterRuntime {
   readonly stats: ClusterStats;
-  private hosts: Host[] = [];
-  private usable: Host[] = [];
-  private rr = 0;
+  readonly circuitBreakers: CircuitBreakers;
+  /** Bumped on every LB refresh; aggregate clusters watch it. */
+  hostSetVersion = 0;
+  private hostMap = new Map<string, Host>();
+  private hostList: Host[] = [];
+  private prioritySet: PrioritySet = buildPrioritySet([]);
+  private lb: LoadBalancer | undefined;
+  private lastPanic = 0;
+  private readonly healthCheckers: HealthChecker[] = [];
+  private readonly outlier: OutlierDetector | undefined;
+  private readonly scope: StatsScope;
   private dnsTimer: NodeJS.Timeout | undefined;
+  private cleanupTimer: NodeJS.Timeout | undefined;
   private destroyed = false;
+  private overprovisioningFactor: number | undefined;
+  private weightedPriorityHealth = false;
+  private resolveCluster: ClusterResolver = () => undefined;
+  private readonly dnsLast = new Map<string, HostSpec[]>();
+  private aggregate: { versions: number[]; children: ClusterRuntime[]; owners: ClusterRuntime[]; load: PriorityLoad | null } | undefined;
 
   constructor(
     readonly config: ClusterConfig,
     scope: StatsScope,
     private readonly log: Logger,
   ) {
-    this.stats = clusterStats(scope.scope(`cluster.${config.statName}.`));
-    this.rr = Math.floor(Math.random() * 1024);
-    if (config.type === 'STATIC') this.setHosts(hostsFrom(config.loadAssignment));
+    this.scope = scope.scope(`cluster.${config.statName}.`);
+    this.stats = clusterStats(this.scope);
+    this.circuitBreakers = new CircuitBreakers(config.circuitBreakers, this.scope);
+    const self = this;
+    if (config.outlierDetection) {
+      this.outlier = new OutlierDetector(config.outlierDetection, { clusterName: config.name, hosts: () => self.hostList, onHostHealthChanged: () => self.refresh() }, this.scope, log);
+    }
+    for (const hc of config.healthChecks ?? []) {
+      this.healthCheckers.push(
+        new HealthChecker(
+          hc,
+          {
+            clusterName: config.name,
+            bindAddress: config.upstreamBindAddress,
+            hosts: () => self.hostList,
+            hadTraffic: () => self.stats.upstreamCxTotal.used,
+            onHealthTransition: (h, healthy) => self.onHealthTransition(h, healthy),
+          },
+          this.scope,
+          log,
+        ),
+      );
+    }
+    if (config.type === 'STATIC') this.setHosts(specsFrom(config.loadAssignment), config.loadAssignment);
     else if (config.type === 'STRICT_DNS' || config.type === 'LOGICAL_DNS') this.resolveDns();
+    else if (config.type === 'ORIGINAL_DST') this.scheduleCleanup();
   }
 
-  /** Replaces the host set (EDS update, DNS result). */
-  setHosts(hosts: Host[]): void {
-    // Keep the live connection counts of hosts that stay (MOSN/Envoy carry host state by key).
-    const prev = new Map(this.hosts.map((h) => [h.key, h]));
-    for (const h of hosts) {
-      const old = prev.get(h.key);
-      if (old) h.activeConnections = old.activeConnections;
+  /** Takes over the hosts of the runtime this one replaces (config change): state by key. */
+  adopt(previous: ClusterRuntime): void {
+    if (this.config.type !== previous.config.type || this.hostList.length > 0) return;
+    for (const h of previous.hostList) {
+      if (this.healthCheckers.length === 0) h.setFlag(HealthFlag.FAILED_ACTIVE_HC | HealthFlag.PENDING_ACTIVE_HC | HealthFlag.DEGRADED_ACTIVE_HC, false);
+      if (!this.outlier && h.hasFlag(HealthFlag.FAILED_OUTLIER_CHECK)) h.setFlag(HealthFlag.FAILED_OUTLIER_CHECK, false);
+      this.outlier?.adoptEjected(h);
+      this.hostMap.set(h.key, h);
     }
-    this.hosts = hosts;
-    // Lowest priority level with usable hosts (full priority/locality LB: ./lb).
-    let best = Infinity;
-    for (const h of hosts) if (USABLE.has(h.health) && h.priority < best) best = h.priority;
-    this.usable = hosts.filter((h) => USABLE.has(h.health) && h.priority === best);
-    this.stats.membershipTotal.set(hosts.length);
-    this.stats.membershipHealthy.set(hosts.filter((h) => USABLE.has(h.health)).length);
+    this.hostList = [...this.hostMap.values()];
+    this.overprovisioningFactor = previous.overprovisioningFactor;
+    this.weightedPriorityHealth = previous.weightedPriorityHealth;
+    previous.hostMap = new Map();
+    previous.hostList = [];
+    this.refresh();
+  }
+
+  /** Lets aggregate clusters find their children in the current ClusterManager. */
+  setClusterResolver(fn: ClusterResolver): void {
+    this.resolveCluster = fn;
+    this.aggregate = undefined;
   }
 
   setEndpoints(set: EndpointSetConfig): void {
-    this.setHosts(hostsFrom(set));
-  }
-
-  allHosts(): readonly Host[] {
-    return this.hosts;
-  }
-
-  /** Next host, or undefined when none is usable. */
-  chooseHost(): Host | undefined {
-    const n = this.usable.length;
-    if (n === 0) return undefined;
-    if (n === 1) return this.usable[0];
-    // Weighted round robin by expanding the cursor over cumulative weights.
-    let total = 0;
-    for (const h of this.usable) total += h.weight;
-    let k = this.rr++ % total;
-    for (const h of this.usable) {
-      if (k < h.weight) return h;
-      k -= h.weight;
-    }
-    return this.usable[0];
+    this.stats.updateAttempt.inc();
+    this.setHosts(specsFrom(set), set);
+    this.stats.updateSuccess.inc();
+    if (set.localities.every((l) => l.endpoints.length === 0)) this.stats.updateEmpty.inc();
   }
 
   /**
-   * Opens a TCP (or pipe) connection to `host` with the cluster's connect timeout and source
-   * binding. `done` is called once: with the connected socket, or with an error kind.
+   * Replaces the membership. Hosts that stay keep their object (health, counts, sockets). With
+   * active health checks, new hosts start FAILED_ACTIVE_HC (+ PENDING_ACTIVE_HC under
+   * ignore_new_hosts_until_first_hc), and a removed host that still passes active checks stays
+   * (PENDING_DYNAMIC_REMOVAL) until it fails one, unless ignore_health_on_host_removal — Envoy's
+   * BaseDynamicClusterImpl::updateDynamicHostList.
    */
-  connect(host: Host | AddressConfig, done: (err: 'connect_fail' | 'connect_timeout' | null, socket: net.Socket | undefined) => void): net.Socket {
-    const address = 'key' in host ? host.address : host;
+  setHosts(specs: readonly HostSpec[], set?: EndpointSetConfig): void {
+    if (set) {
+      this.overprovisioningFactor = set.overprovisioningFactor;
+      this.weightedPriorityHealth = !!set.weightedPriorityHealth;
+    }
+    const hc = this.healthCheckers.length > 0;
+    const next = new Map<string, Host>();
+    let changed = false;
+    for (const spec of specs) {
+      if (next.has(spec.key)) continue; // duplicate address: Envoy keeps the first
+      const old = this.hostMap.get(spec.key);
+      if (old) {
+        if (old.update(spec)) changed = true;
+        old.setFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL, false);
+        next.set(spec.key, old);
+      } else {
+        const h = new Host(spec);
+        if (hc) {
+          h.flags |= HealthFlag.FAILED_ACTIVE_HC;
+          if (this.config.lb?.ignoreNewHostsUntilFirstHc) h.flags |= HealthFlag.PENDING_ACTIVE_HC;
+          h.updateHealth();
+        }
+        next.set(spec.key, h);
+        changed = true;
+      }
+    }
+    for (const [key, old] of this.hostMap) {
+      if (next.has(key)) continue;
+      if (hc && !this.config.ignoreHealthOnHostRemoval && old.activeHcHealthy) {
+        old.setFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL, true);
+        next.set(key, old);
+        continue;
+      }
+      changed = true;
+      this.removeHost(old);
+    }
+    this.hostMap = next;
+    this.hostList = [...next.values()];
+    if (changed) {
+      this.stats.membershipChange.inc();
+      if (this.config.lb?.closeConnectionsOnHostSetChange) for (const h of this.hostList) h.closeConnections();
+    }
+    for (const c of this.healthCheckers) c.syncHosts();
+    this.refresh();
+  }
+
+  private removeHost(h: Host): void {
+    this.outlier?.onHostRemoved(h);
+    h.emit('removed');
+  }
+
+  /** Rebuilds the PrioritySet and refreshes the LB (membership or health changed). */
+  refresh(): void {
+    if (this.destroyed) return;
+    const ps = buildPrioritySet(this.hostList, {
+      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
+      weightedPriorityHealth: this.weightedPriorityHealth,
+    });
+    this.prioritySet = ps;
+    if (this.lb) this.lb.refresh(ps);
+    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
+    this.lastPanic = this.lb.stats.lbHealthyPanic;
+    this.hostSetVersion++;
+    let healthy = 0;
+    let degraded = 0;
+    let excluded = 0;
+    let maxW = 0;
+    for (const h of this.hostList) {
+      if (h.health === 'healthy') healthy++;
+      else if (h.health === 'degraded') degraded++;
+      else if (h.health === 'excluded') excluded++;
+      if (h.weight > maxW) maxW = h.weight;
+    }
+    const s = this.stats;
+    s.membershipTotal.set(this.hostList.length);
+    s.membershipHealthy.set(healthy);
+    s.membershipDegraded.set(degraded);
+    s.membershipExcluded.set(excluded);
+    s.maxHostWeight.set(maxW);
+    const ls = this.lb.stats;
+    if (this.config.lbPolicy === 'RING_HASH') {
+      this.scope.gauge('ring_hash_lb.size', 'NeverImport').set(ls.ringSize);
+      this.scope.gauge('ring_hash_lb.min_hashes_per_host', 'NeverImport').set(ls.minHashesPerHost);
+      this.scope.gauge('ring_hash_lb.max_hashes_per_host', 'NeverImport').set(ls.maxHashesPerHost);
+    } else if (this.config.lbPolicy === 'MAGLEV') {
+      this.scope.gauge('maglev_lb.min_entries_per_host', 'NeverImport').set(ls.minEntriesPerHost);
+      this.scope.gauge('maglev_lb.max_entries_per_host', 'NeverImport').set(ls.maxEntriesPerHost);
+    }
+  }
+
+  private onHealthTransition(h: Host, healthy: boolean): void {
+    if (healthy) {
+      this.outlier?.onActiveHealthCheckSuccess(h);
+    } else {
+      if (this.config.closeConnectionsOnHostHealthFailure) h.closeConnections();
+      h.emit('unhealthy');
+      if (h.hasFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL)) {
+        // Kept only because it was healthy; now it goes (Envoy removes it on the failed check).
+        this.hostMap.delete(h.key);
+        this.hostList = [...this.hostMap.values()];
+        this.removeHost(h);
+        for (const c of this.healthCheckers) c.syncHosts();
+      }
+    }
+    this.refresh();
+  }
+
+  allHosts(): readonly Host[] {
+    return this.hostList;
+  }
+
+  currentPrioritySet(): PrioritySet {
+    return this.prioritySet;
+  }
+
+  /** Next host, or undefined when none can be picked (router: 503 UH / no healthy upstream). */
+  chooseHost(ctx?: PickContext | null): Host | undefined {
+    if (this.config.type === 'ORIGINAL_DST') return ctx?.originalDst ? this.originalDstHost(ctx.originalDst) : undefined;
+    if (this.config.type === 'AGGREGATE') return this.chooseAggregate(ctx ?? null);
+    const lb = this.lb;
+    if (!lb) return undefined;
+    const prev = ctx?.previousHosts;
+    const attempts = prev && prev.length > 0 ? Math.max(1, ctx!.maxHostSelectionAttempts ?? 1) : 1;
+    let host: Host | null = null;
+    for (let i = 0; i < attempts; i++) {
+      if (ctx) ctx.attempt = i;
+      host = lb.chooseHost(ctx ?? null) as Host | null;
+      if (host === null || !prev || !prev.includes(host)) break;
+    }
+    const panic = lb.stats.lbHealthyPanic;
+    if (panic !== this.lastPanic) {
+      this.stats.lbHealthyPanic.add(panic - this.lastPanic);
+      this.lastPanic = panic;
+    }
+    return host ?? undefined;
+  }
+
+  /**
+   * envoy.clusters.aggregate: the children's priority levels laid end to end form one priority
+   * list; Envoy's priority load over it picks the child, whose own LB picks the host. (Envoy also
+   * pins the child's priority; here the child picks among its own levels.)
+   */
+  private chooseAggregate(ctx: PickContext | null): Host | undefined {
+    const names = this.config.aggregateClusters ?? [];
+    let agg = this.aggregate;
+    const children: ClusterRuntime[] = [];
+    for (const n of names) {
+      const c = this.resolveCluster(n);
+      if (c && c !== this) children.push(c);
+    }
+    const versions = children.map((c) => c.hostSetVersion);
+    if (!agg || agg.children.length !== children.length || agg.children.some((c, i) => c !== children[i] || agg!.versions[i] !== versions[i])) {
+      const sets: HostSet[] = [];
+      const owner: ClusterRuntime[] = [];
+      for (const c of children) {
+        for (const hs of c.prioritySet.hostSets) {
+          sets.push({ ...hs, priority: sets.length });
+          owner.push(c);
+        }
+      }
+      const load = sets.length ? computePriorityLoad({ hostSets: sets, hostCount: sets.reduce((s, h) => s + h.hosts.length, 0) }, this.config.lb?.healthyPanicThresholdPct ?? 50) : null;
+      agg = this.aggregate = { versions, children, owners: owner, load };
+    }
+    if (!agg.load || agg.owners.length === 0) return undefined;
+    const p = choosePriority(agg.load, ((Math.random() * 100) | 0) + 1) >> 1;
+    return agg.owners[p]?.chooseHost(ctx) ?? undefined;
+  }
+
+  // ---- ORIGINAL_DST ----------------------------------------------------------------------
+
+  /** The host for a destination "ip:port" (created on first use, swept when unused). */
+  originalDstHost(dst: string): Host | undefined {
+    let h = this.hostMap.get(dst);
+    if (h) {
+      h.used = true;
+      return h;
+    }
+    const i = dst.lastIndexOf(':');
+    if (i <= 0) return undefined;
+    let ip = dst.slice(0, i);
+    if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+    if (!net.isIP(ip)) return undefined;
+    const port = this.config.originalDst?.upstreamPortOverride ?? Number(dst.slice(i + 1));
+    const address: AddressConfig = { kind: 'socket', protocol: 'TCP', address: ip, port, ipv4Compat: false };
+    const key = addressKey(address);
+    h = this.hostMap.get(key);
+    if (!h) {
+      h = new Host({ address, key, hostname: '', weight: 1, edsHealth: 'HEALTHY', priority: 0, localityKey: '', localityWeight: 0, metadata: {} });
+      this.hostMap.set(key, h);
+      this.hostList.push(h);
+      this.stats.membershipChange.inc();
+      this.refresh();
+    }
+    h.used = true;
+    return h;
+  }
+
+  /** Envoy OriginalDstCluster::cleanup: hosts unused for a whole cleanup_interval go. */
+  private scheduleCleanup(): void {
+    if (this.config.cleanupIntervalMs > 2147483647) return; // Istio's "never"
+    this.cleanupTimer = setInterval(() => {
+      let removed = false;
+      for (const [key, h] of this.hostMap) {
+        if (h.used || h.activeConnections > 0 || h.activeRequests > 0) {
+          h.used = false;
+          continue;
+        }
+        this.hostMap.delete(key);
+        this.removeHost(h);
+        removed = true;
+      }
+      if (removed) {
+        this.hostList = [...this.hostMap.values()];
+        this.stats.membershipChange.inc();
+        this.refresh();
+      }
+    }, clampTimer(this.config.cleanupIntervalMs));
+    this.cleanupTimer.unref();
+  }
+
+  // ---- circuit breakers and request accounting (router) -----------------------------------
+
+  acquireRequest(priority?: RoutingPriority): 'ok' | 'overflow' {
+    const rm = this.circuitBreakers.of(priority);
+    if (!rm.requests.canAcquire()) {
+      // Envoy counts request overflow under upstream_rq_pending_overflow too.
+      this.circuitBreakers.overflow.pending.inc();
+      return 'overflow';
+    }
+    rm.requests.acquire();
+    return 'ok';
+  }
+
+  releaseRequest(priority?: RoutingPriority): void {
+    this.circuitBreakers.of(priority).requests.release();
+  }
+
+  acquirePending(priority?: RoutingPriority): 'ok' | 'overflow' {
+    const rm = this.circuitBreakers.of(priority);
+    if (!rm.pendingRequests.canAcquire()) {
+      this.circuitBreakers.overflow.pending.inc();
+      return 'overflow';
+    }
+    rm.pendingRequests.acquire();
+    return 'ok';
+  }
+
+  releasePending(priority?: RoutingPriority): void {
+    this.circuitBreakers.of(priority).pendingRequests.release();
+  }
+
+  acquireRetry(priority?: RoutingPriority): 'ok' | 'overflow' {
+    const rm = this.circuitBreakers.of(priority);
+    if (!rm.canRetry()) {
+      this.circuitBreakers.overflow.retry.inc();
+      return 'overflow';
+    }
+    rm.retries.acquire();
+    return 'ok';
+  }
+
+  releaseRetry(priority?: RoutingPriority): void {
+    this.circuitBreakers.of(priority).retries.release();
+  }
+
+  requestStarted(host: Host): void {
+    host.activeRequests++;
+    host.used = true;
+  }
+
+  requestFinished(host: Host): void {
+    if (host.activeRequests > 0) host.activeRequests--;
+  }
+
+  /** Outlier detection: an upstream HTTP response status for `host`. */
+  reportHttpStatus(host: Host, code: number): void {
+    this.outlier?.putHttpResponseCode(host, code);
+  }
+
+  /** Outlier detection: a connect/timeout/request result (Envoy Outlier::Result). */
+  reportResult(host: Host, result: OutlierResult): void {
+    this.outlier?.putResult(host, result);
+  }
+
+  /** Test and admin hook: the outlier detector, when configured. */
+  outlierDetector(): OutlierDetector | undefined {
+    return this.outlier;
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /**
+   * Opens a TCP (or pipe) connection to `host` with the cluster's connect timeout, source
+   * binding and keepalive, under the max_connections circuit breaker. `done` is called once:
+   * with the connected socket, or with an error kind ('connect_fail' and detail 'overflow' when
+   * the breaker refused; upstream_cx_overflow counts it). Connect failures and timeouts are
+   * reported to outlier detection as local-origin errors; a success as LocalOriginConnectSuccess,
+   * or LocalOriginConnectSuccessFinal when `finalResult` (tcp_proxy: nothing else follows).
+   * An address (not a Host) of an ORIGINAL_DST cluster maps to its original-destination host.
+   */
+  connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false): net.Socket {
+    let host: Host | undefined = target instanceof Host ? target : undefined;
+    const address = host ? host.address : (target as AddressConfig);
+    if (!host && this.config.type === 'ORIGINAL_DST' && address.kind === 'socket') host = this.originalDstHost(addressKey(address));
+    const rm = this.circuitBreakers.default;
+    if (!rm.connections.canAcquire()) {
+      this.circuitBreakers.overflow.cx.inc();
+      const s = new net.Socket();
+      process.nextTick(() => done('connect_fail', undefined, 'overflow'));
+      return s;
+    }
+    rm.connections.acquire();
     const opts: net.NetConnectOpts =
       address.kind === 'pipe'
         ? { path: address.path, allowHalfOpen: true }
@@ -148,25 +545,45 @@ export class ClusterRuntime {
     const stats = this.stats;
     stats.upstreamCxTotal.inc();
     const socket = net.connect(opts);
+    if (host) {
+      host.connectionsTotal++;
+      host.used = true;
+    }
     let settled = false;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      rm.connections.release();
+    };
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
       stats.upstreamCxConnectTimeout.inc();
+      release();
       socket.destroy();
+      if (host) this.outlier?.putResult(host, 'local_timeout');
       done('connect_timeout', undefined);
-    }, this.config.connectTimeoutMs);
-    const h = 'key' in host ? host : undefined;
+    }, clampTimer(this.config.connectTimeoutMs));
+    const h = host;
     socket.once('connect', () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       stats.upstreamCxActive.add(1);
-      if (h) h.activeConnections++;
+      if (h) {
+        h.activeConnections++;
+        h.sockets.add(socket);
+        this.outlier?.putResult(h, finalResult ? 'local_connect_success_final' : 'local_connect_success');
+      }
       socket.once('close', () => {
         stats.upstreamCxActive.sub(1);
         stats.upstreamCxDestroy.inc();
-        if (h) h.activeConnections--;
+        release();
+        if (h) {
+          h.activeConnections--;
+          h.sockets.delete(socket);
+        }
       });
       done(null, socket);
     });
@@ -174,51 +591,80 @@ export class ClusterRuntime {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      release();
       stats.upstreamCxConnectFail.inc();
+      if (h) this.outlier?.putResult(h, 'local_connect_failed');
       done('connect_fail', undefined);
     });
     return socket;
   }
 
-  /** STRICT_DNS: every endpoint's name resolves to all its addresses; LOGICAL_DNS: first address only. */
+  // ---- DNS --------------------------------------------------------------------------------
+
+  /**
+   * STRICT_DNS: every endpoint name resolves to all its addresses (by dns_lookup_family);
+   * LOGICAL_DNS: the first address only. A failed name keeps its previous addresses (Envoy keeps
+   * the last good result). With respect_dns_ttl the next refresh follows the record TTL.
+   */
   private resolveDns(): void {
     if (this.destroyed) return;
-    const eps = hostsFrom(this.config.loadAssignment);
-    const family = this.config.dnsLookupFamily === 'V4_ONLY' ? 4 : this.config.dnsLookupFamily === 'V6_ONLY' ? 6 : 0;
+    const eps = specsFrom(this.config.loadAssignment);
+    const family = this.config.dnsLookupFamily;
     let pending = eps.length;
-    const resolved: Host[] = [];
     let failed = false;
+    let minTtlMs = Infinity;
+    this.stats.updateAttempt.inc();
     const finish = () => {
       if (this.destroyed) return;
-      if (!failed || resolved.length > 0) {
-        this.setHosts(resolved);
-        this.stats.updateSuccess.inc();
-      } else {
-        this.stats.updateFailure.inc();
-      }
-      this.dnsTimer = setTimeout(() => this.resolveDns(), this.config.dnsRefreshRateMs);
+      const all: HostSpec[] = [];
+      for (const ep of eps) all.push(...(this.dnsLast.get(`${ep.key}|${ep.priority}|${ep.localityKey}`) ?? []));
+      this.setHosts(all, this.config.loadAssignment);
+      if (failed) this.stats.updateFailure.inc();
+      else this.stats.updateSuccess.inc();
+      const next = this.config.respectDnsTtl && Number.isFinite(minTtlMs) && minTtlMs > 0 ? minTtlMs : this.config.dnsRefreshRateMs;
+      this.dnsTimer = setTimeout(() => this.resolveDns(), clampTimer(next));
       this.dnsTimer.unref();
     };
     if (pending === 0) return finish();
     for (const ep of eps) {
+      const slot = `${ep.key}|${ep.priority}|${ep.localityKey}`;
       if (ep.address.kind !== 'socket' || net.isIP(ep.address.address)) {
-        resolved.push(ep);
+        this.dnsLast.set(slot, [ep]);
         if (--pending === 0) finish();
         continue;
       }
       const sa = ep.address;
-      lookup(sa.address, { all: true, family }, (err, addrs) => {
+      lookup(sa.address, { all: true, family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0 }, (err, addrs) => {
         if (err || !addrs.length) {
           failed = true;
           this.log.warn({ cluster: this.config.name, host: sa.address, err: err?.code }, 'dns: resolution failed');
         } else {
-          const list = this.config.type === 'LOGICAL_DNS' ? addrs.slice(0, 1) : addrs;
-          for (const a of list) {
-            const address: AddressConfig = { ...sa, address: a.address };
-            resolved.push({ ...ep, address, key: addressKey(address), hostname: sa.address });
-          }
+          const v4 = addrs.filter((a) => a.family === 4);
+          const v6 = addrs.filter((a) => a.family === 6);
+          let picked = family === 'ALL' || family === 'V4_ONLY' || family === 'V6_ONLY' ? addrs : family === 'V4_PREFERRED' ? (v4.length ? v4 : v6) : v6.length ? v6 : v4;
+          if (this.config.type === 'LOGICAL_DNS') picked = picked.slice(0, 1);
+          this.dnsLast.set(
+            slot,
+            picked.map((a) => {
+              const address: AddressConfig = { ...sa, address: a.address };
+              return { ...ep, address, key: addressKey(address), hostname: ep.hostname || sa.address };
+            }),
+          );
         }
-        if (--pending === 0) finish();
+        if (!this.config.respectDnsTtl || err) {
+          if (--pending === 0) finish();
+          return;
+        }
+        // Record TTLs come from a DNS query (names from /etc/hosts have none: refresh rate).
+        const q = family === 'V6_ONLY' ? dnsPromises.resolve6(sa.address, { ttl: true }) : dnsPromises.resolve4(sa.address, { ttl: true });
+        q.then(
+          (recs) => {
+            for (const r of recs) minTtlMs = Math.min(minTtlMs, r.ttl * 1000);
+          },
+          () => {},
+        ).finally(() => {
+          if (--pending === 0) finish();
+        });
       });
     }
   }
@@ -226,5 +672,8 @@ export class ClusterRuntime {
   destroy(): void {
     this.destroyed = true;
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    for (const c of this.healthCheckers) c.destroy();
+    this.outlier?.destroy();
   }
 }
