@@ -1,6 +1,8 @@
 // The control side of a running proxy (Envoy's source/server/): loads the bootstrap, starts the
-// workers and the admin API, publishes the static snapshot, keeps server.* stats and the
-// server state, and runs drain and shutdown. xDS subscriptions plug in here (xDS issue).
+// workers and the admin API, publishes the static snapshot, starts xDS (XdsController: ADS ->
+// store -> snapshots -> SnapshotPublisher -> workers), keeps server.* stats and the server
+// state (INITIALIZING until initial CDS/LDS and their warming completed, then LIVE), and runs
+// drain and shutdown.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flags } from '../config/bootstrap/flags';
@@ -12,7 +14,12 @@ import { PrometheusRenderer } from '../stats/render-prometheus';
 import { mergeSnapshots } from '../stats/snapshot';
 import { StatsStore } from '../stats/stats-store';
 import { addressKey } from '../engine/upstream/cluster-runtime';
+import type { Msg } from '../config/translate/proto-util';
+import type { XdsKind } from '../store/config-store';
 import { ClusterWorkers, InProcessWorkers, type Workers } from './workers';
+import { createConfigDumpSource } from './config-dump-view';
+import { SnapshotPublisher } from './snapshot-publisher';
+import { XdsController } from './xds-controller';
 import type { BoundListener } from '../worker/worker-engine';
 import { VERSION } from './version';
 
@@ -27,7 +34,8 @@ export class Server {
   private workers: Workers | undefined;
   private admin: AdminServer | undefined;
   private bound: readonly BoundListener[] = [];
-  private snapshot: ConfigSnapshot | undefined;
+  private publisher: SnapshotPublisher | undefined;
+  private xds: XdsController | undefined;
   private uptimeTimer: NodeJS.Timeout | undefined;
   private healthFailed = false;
   private stopping = false;
@@ -67,18 +75,70 @@ export class Server {
       this.log.info({ address: addr }, 'admin address');
       if (this.flags.adminAddressPath) writeFileSync(this.flags.adminAddressPath, addr);
     }
-    this.snapshot = { generation: 1, listeners: config.staticListeners, routeConfigs: [], clusters: config.staticClusters, endpoints: {}, secrets: [], versions: {} };
-    this.bound = await this.workers.apply(this.snapshot);
+    this.publisher = new SnapshotPublisher(this.workers, this.logs.component('config'), (_snap, bound) => {
+      this.bound = bound;
+    });
+    const staticSnapshot: ConfigSnapshot = { generation: 1, listeners: config.staticListeners, routeConfigs: [], clusters: config.staticClusters, endpoints: {}, secrets: [], versions: {} };
+    await this.publisher.applyNow(staticSnapshot);
     g('listener_manager.total_listeners_active').set(config.staticListeners.length);
     g('cluster_manager.active_clusters').set(config.staticClusters.length);
-    if (config.dynamicResources.ads || config.dynamicResources.lds || config.dynamicResources.cds) {
-      this.log.warn('dynamic_resources are configured but this build does not subscribe to xDS yet; serving static resources only');
-    }
-    g('listener_manager.workers_started').set(1);
-    this.setState('LIVE');
     this.uptimeTimer = setInterval(() => g('server.uptime').set(Math.floor((Date.now() - this.startedAt) / 1000)), 1000);
     this.uptimeTimer.unref();
+    const dyn = config.dynamicResources;
+    if (dyn.ads || dyn.lds || dyn.cds) {
+      const publisher = this.publisher;
+      this.xds = new XdsController({
+        bootstrap: config,
+        node: this.nodeMessage(),
+        stats: this.stats,
+        log: this.logs.component('config'),
+        historySize: this.flags.configHistorySize,
+        publish: (p) => publisher.publish(p),
+        generation: staticSnapshot.generation,
+      });
+      this.xds.start();
+      // Initialization continues in the background: start() returns with the admin up and the
+      // server INITIALIZING, as Envoy's does while its init manager waits for xDS.
+      void this.finishInit(this.xds, publisher);
+    } else {
+      this.goLive();
+    }
     this.log.info({ listeners: this.bound }, 'starting main dispatch loop');
+  }
+
+  private async finishInit(xds: XdsController, publisher: SnapshotPublisher): Promise<void> {
+    await xds.initialized;
+    if (this.stopping) return;
+    // Publish the initialized set now (no debounce) and go LIVE once every worker applied it.
+    xds.builder.publishNow();
+    await publisher.idle();
+    if (this.stopping) return;
+    this.goLive();
+  }
+
+  private goLive(): void {
+    this.stats.gauge('listener_manager.workers_started', 'NeverImport').set(1);
+    if (this.state === 'INITIALIZING') this.setState('LIVE');
+  }
+
+  /** The bootstrap's node with --service-node/--service-cluster applied, as sent on xDS streams. */
+  private nodeMessage(): Msg {
+    const base = (this.bootstrap.message.node ?? {}) as Msg;
+    // Keep the message's prototype so the ADS client takes it as an envoy.config.core.v3.Node.
+    const node = Object.assign(Object.create(Object.getPrototypeOf(base) as object) as Msg, base);
+    node.id = this.bootstrap.config.node.id;
+    node.cluster = this.bootstrap.config.node.cluster;
+    return node;
+  }
+
+  /** The xDS controller (tests and admin views). */
+  get xdsController(): XdsController | undefined {
+    return this.xds;
+  }
+
+  /** Current server state (Envoy's server.state). */
+  get serverState(): State {
+    return this.state;
   }
 
   private setState(s: State): void {
@@ -128,11 +188,22 @@ export class Server {
       }),
       statsSnapshot: async () => mergeSnapshots([this.stats.snapshot(), ...(await this.workers!.statsSnapshots())]),
       listeners: () => this.bound.map((b) => ({ name: b.name, address: b.address })),
-      clusters: () =>
-        (this.snapshot?.clusters ?? []).map((c) => ({
+      clusters: () => {
+        const snap = this.publisher?.current;
+        return (snap?.clusters ?? []).map((c) => ({
           name: c.name,
-          hosts: (c.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints.map((e) => ({ address: addressKey(e.address), health: e.healthStatus, weight: e.loadBalancingWeight, cxActive: 0 }))),
-        })),
+          hosts: ((c.type === 'EDS' ? snap?.endpoints[c.edsServiceName ?? c.name] : c.loadAssignment)?.localities ?? []).flatMap((l) =>
+            l.endpoints.map((e) => ({ address: addressKey(e.address), health: e.healthStatus, weight: e.loadBalancingWeight, cxActive: 0 })),
+          ),
+        }));
+      },
+      configDump: () => createConfigDumpSource(this.bootstrap, this.startedAt, () => this.xds?.store),
+      configHistory: (type) => {
+        const kinds: readonly string[] = ['lds', 'rds', 'cds', 'eds', 'sds'];
+        if (type !== undefined && !kinds.includes(type)) return { error: `unknown type '${type}'; one of ${kinds.join(', ')}` };
+        const h = this.xds?.history;
+        return { history_size: this.flags.configHistorySize, total_updates: h?.total ?? 0, updates: h?.entries(type as XdsKind | undefined) ?? [] };
+      },
       runtime: () => ({ ...this.bootstrap.config.runtime }),
       drainListeners: ({ inboundOnly, skipExit }) => {
         this.workers?.drain(inboundOnly);
@@ -150,13 +221,20 @@ export class Server {
     };
   }
 
-  async shutdown(code: number): Promise<void> {
+  /** Stops xDS, the admin and the workers without exiting the process. */
+  async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('shutting down');
     if (this.uptimeTimer) clearInterval(this.uptimeTimer);
+    this.xds?.stop();
     this.admin?.close();
     await this.workers?.shutdown();
+  }
+
+  async shutdown(code: number): Promise<void> {
+    if (this.stopping) return;
+    await this.stop();
     process.exit(code);
   }
 }

@@ -7,13 +7,15 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsStore } from '../stats/stats-store';
-import type { ControlToWorker, WorkerInit, WorkerToControl } from '../worker/protocol';
+import type { ControlToWorker, EndpointDelta, WorkerInit, WorkerToControl } from '../worker/protocol';
 import { originalDstLookup } from '../worker/original-dst-lookup';
 import { WorkerEngine, type BoundListener } from '../worker/worker-engine';
 
 export interface Workers {
   readonly count: number;
   apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]>;
+  /** EDS-only change: per-service host sets applied to every worker's current runtime. */
+  applyEndpoints(generation: number, updates: readonly EndpointDelta[]): Promise<void>;
   statsSnapshots(): Promise<StatsSnapshot[]>;
   drain(inboundOnly: boolean): void;
   shutdown(): Promise<void>;
@@ -29,6 +31,10 @@ export class InProcessWorkers implements Workers {
 
   apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {
     return this.engine.apply(snap);
+  }
+
+  async applyEndpoints(_generation: number, updates: readonly EndpointDelta[]): Promise<void> {
+    this.engine.updateEndpoints(updates);
   }
 
   async statsSnapshots(): Promise<StatsSnapshot[]> {
@@ -51,6 +57,7 @@ const STATS_PULL_TIMEOUT_MS = 2000;
 export class ClusterWorkers implements Workers {
   private readonly workers: Worker[] = [];
   private statsSeq = 0;
+  private endpointSeq = 0;
   private stopping = false;
 
   constructor(
@@ -99,6 +106,16 @@ export class ClusterWorkers implements Workers {
     const failed = acks.find((a) => a.error);
     if (failed) throw new Error(failed.error);
     return acks[0]?.bound ?? [];
+  }
+
+  async applyEndpoints(generation: number, updates: readonly EndpointDelta[]): Promise<void> {
+    const seq = ++this.endpointSeq;
+    // IPC keeps order per worker, so a delta sent after a snapshot lands on that snapshot's runtime.
+    await Promise.all(
+      this.workers.map((w) =>
+        this.request(w, { t: 'endpoints', seq, generation, updates }, (m): m is Extract<WorkerToControl, { t: 'endpoints-applied' }> => m.t === 'endpoints-applied' && m.seq === seq, 60_000),
+      ),
+    );
   }
 
   async statsSnapshots(): Promise<StatsSnapshot[]> {

@@ -1,5 +1,6 @@
 // Messages between the control side (node:cluster primary) and worker processes. Plain data
 // only: snapshots and stats snapshots are structured-clone safe.
+import type { EndpointSetConfig } from '../config/model/cluster';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsConfig } from '../config/model/stats';
@@ -8,12 +9,24 @@ import type { BoundListener } from './worker-engine';
 export type ControlToWorker =
   | { readonly t: 'snapshot'; readonly snap: ConfigSnapshot }
   | { readonly t: 'stats'; readonly id: number }
+  /**
+   * EDS-only change: new host sets for some EDS services, applied to the current runtime without
+   * a new snapshot (an empty set when the assignment was removed). `seq` pairs the acknowledgement.
+   */
+  | { readonly t: 'endpoints'; readonly seq: number; readonly generation: number; readonly updates: readonly EndpointDelta[] }
   | { readonly t: 'drain'; readonly inboundOnly: boolean }
   | { readonly t: 'shutdown' };
 
 export type WorkerToControl =
   | { readonly t: 'applied'; readonly generation: number; readonly bound: readonly BoundListener[]; readonly error?: string }
-  | { readonly t: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot };
+  | { readonly t: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot }
+  | { readonly t: 'endpoints-applied'; readonly seq: number; readonly clusters: number };
+
+/** One EDS service's new endpoints, sent to workers as a delta. */
+export interface EndpointDelta {
+  readonly serviceName: string;
+  readonly set: EndpointSetConfig;
+}
 
 /** What a worker needs at start (passed in the environment as JSON). */
 export interface WorkerInit {

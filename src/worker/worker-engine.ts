@@ -10,6 +10,7 @@ import { ActiveListener, type ListenerHost } from '../engine/listener/active-lis
 import { ClusterManager } from '../engine/upstream/cluster-manager';
 import { compileRouteTable, type RouteTable } from '../engine/http/route/route-table';
 import type { StatsStore } from '../stats/stats-store';
+import type { EndpointDelta } from './protocol';
 
 export interface BoundListener {
   readonly name: string;
@@ -27,6 +28,8 @@ export class WorkerEngine implements ListenerHost {
   private readonly listenerKeys = new Map<string, string>();
   private connSeq = 0;
   private routeCache = new Map<string, { key: string; table: RouteTable }>();
+  /** EDS service name -> names of the clusters of the current snapshot that load it. */
+  private edsIndex = new Map<string, string[]>();
 
   constructor(
     private readonly stats: StatsStore,
@@ -75,6 +78,15 @@ export class WorkerEngine implements ListenerHost {
     }
     this.routeCache = nextCache;
     const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
+    const edsIndex = new Map<string, string[]>();
+    for (const c of snap.clusters) {
+      if (c.type !== 'EDS') continue;
+      const service = c.edsServiceName ?? c.name;
+      const list = edsIndex.get(service);
+      if (list) list.push(c.name);
+      else edsIndex.set(service, [c.name]);
+    }
+    this.edsIndex = edsIndex;
     this.runtime = { generation: snap.generation, clusters, routes, secrets };
     const seen = new Set<string>();
     const starts: Promise<void>[] = [];
@@ -104,6 +116,27 @@ export class WorkerEngine implements ListenerHost {
     }
     await Promise.all(starts);
     return this.bound();
+  }
+
+  /**
+   * Applies EDS-only changes to the current runtime's clusters: only the named clusters' host
+   * sets are rebuilt; listeners, routes and other clusters are untouched. Returns how many
+   * clusters took a new host set (services of clusters not in the runtime are ignored: a later
+   * snapshot carries their endpoints).
+   */
+  updateEndpoints(updates: readonly EndpointDelta[]): number {
+    const rt = this.runtime;
+    if (!rt) return 0;
+    let n = 0;
+    for (const u of updates) {
+      for (const name of this.edsIndex.get(u.serviceName) ?? []) {
+        const cluster = rt.clusters.get(name);
+        if (!cluster) continue;
+        cluster.setEndpoints(u.set);
+        n++;
+      }
+    }
+    return n;
   }
 
   bound(): BoundListener[] {

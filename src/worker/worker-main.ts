@@ -26,6 +26,9 @@ export function runWorker(): void {
           (err: Error) => send({ t: 'applied', generation: m.snap.generation, bound: [], error: err.message }),
         );
         break;
+      case 'endpoints':
+        send({ t: 'endpoints-applied', seq: m.seq, clusters: engine.updateEndpoints(m.updates) });
+        break;
       case 'stats':
         send({ t: 'stats', id: m.id, snapshot: stats.snapshot() });
         break;

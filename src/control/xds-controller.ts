@@ -1,0 +1,325 @@
+// XdsController: wires one ADS stream into the resource store (STYLE 2 steps 1-7 on the control
+// side). It starts an AdsClient for the bootstrap's ads_config, watches CDS and then LDS
+// (wildcard) when cds_config/lds_config say `ads {}`, applies every response through the
+// ConfigStore, turns the store's verdict into the ACK/NACK, follows the store's derived
+// RDS/EDS/SDS subscriptions, records config history and Envoy's xDS stats, and reports when
+// initial configuration is complete (Envoy's init manager: clusters first, including their
+// warming, then listeners; server.cc starts LDS only once the cluster manager initialized).
+//
+//   AdsClient --update--> ConfigStore.apply --change--> SnapshotBuilder --publication--> publisher
+//        ^                     |  subscribe/unsubscribe
+//        +---------------------+
+import { resolve as resolvePath } from 'node:path';
+import type { Logger } from 'pino';
+import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
+import { ConfigStore, type NamedKind, type StoreChange, type XdsKind } from '../store/config-store';
+import { ConfigHistory } from '../store/config-history';
+import { SnapshotBuilder, type Publication } from '../store/snapshot-builder';
+import type { StatsStore } from '../stats/stats-store';
+import { AdsClient } from '../xds/ads-client';
+import type { AdsUpdate, AdsUpdateResult, DecodedMessage } from '../xds/ads-types';
+import type { BackoffOptions } from '../xds/backoff';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../xds/type-urls';
+import { xdsTranslators } from './resource-translators';
+
+const TYPE_URLS: Readonly<Record<XdsKind, string>> = { lds: LISTENER_TYPE_URL, rds: ROUTE_TYPE_URL, cds: CLUSTER_TYPE_URL, eds: ENDPOINT_TYPE_URL, sds: SECRET_TYPE_URL };
+const KINDS: ReadonlyMap<string, XdsKind> = new Map(Object.entries(TYPE_URLS).map(([k, u]) => [u, k as XdsKind]));
+
+/** Envoy's per-subscription counters (config/subscription docs: update_attempt ... update_time). */
+const UPDATE_COUNTERS = ['update_attempt', 'update_success', 'update_rejected', 'update_failure'] as const;
+
+export interface XdsControllerOptions {
+  readonly bootstrap: BootstrapConfig;
+  /** envoy.config.core.v3.Node as sent on the stream (decoded bootstrap node with flag overrides). */
+  readonly node: DecodedMessage;
+  readonly stats: StatsStore;
+  readonly log: Logger;
+  readonly historySize: number;
+  readonly publish: (p: Publication) => void;
+  /** Generation of the snapshot already published (the static one). */
+  readonly generation: number;
+  readonly debounceMs?: number;
+  readonly backoff?: BackoffOptions;
+  readonly initialFetchTimeoutMs?: Partial<Record<NamedKind, number>>;
+}
+
+/** Where an ADS config points: a gRPC target string, or why it cannot be used. */
+export function resolveAdsTarget(bootstrap: BootstrapConfig): { target: string; warnings: string[] } | { error: string } {
+  const ads = bootstrap.dynamicResources.ads;
+  if (!ads || ads.targets.length === 0) return { error: 'ads_config has no grpc_services' };
+  const warnings: string[] = [];
+  // Envoy uses the first grpc_service of an ApiConfigSource; the rest are ignored.
+  if (ads.targets.length > 1) warnings.push('ads_config lists several grpc_services; only the first is used');
+  const t = ads.targets[0]!;
+  if (t.kind === 'google_grpc') return { target: t.targetUri, warnings };
+  const cluster = bootstrap.staticClusters.find((c) => c.name === t.clusterName);
+  if (!cluster) return { error: `ads_config: unknown static cluster '${t.clusterName}'` };
+  const endpoints = (cluster.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints);
+  if (endpoints.length !== 1) return { error: `ads_config: cluster '${t.clusterName}' must have exactly one endpoint (has ${endpoints.length})` };
+  if (cluster.transportSocket && !/raw_buffer/.test(cluster.transportSocket.name + cluster.transportSocket.typeUrl)) {
+    warnings.push(`ads_config: cluster '${t.clusterName}' has a transport socket; TLS towards the xDS server is not supported yet, connecting in plaintext`);
+  }
+  const a = endpoints[0]!.address;
+  switch (a.kind) {
+    case 'pipe':
+      // Istio's bootstrap names the pipe relative to the working directory (./etc/istio/proxy/XDS).
+      return { target: `unix://${resolvePath(a.path)}`, warnings };
+    case 'socket':
+      return { target: a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`, warnings };
+    default:
+      return { error: `ads_config: cluster '${t.clusterName}' endpoint must be a pipe or a socket address` };
+  }
+}
+
+export class XdsController {
+  readonly store: ConfigStore;
+  readonly history: ConfigHistory;
+  readonly builder: SnapshotBuilder;
+  private client: AdsClient | undefined;
+  private readonly log: Logger;
+  private cdsResponded = false;
+  private ldsResponded = false;
+  private cdsDone = false;
+  private ldsStarted = false;
+  private ldsDone = false;
+  private initTimers: NodeJS.Timeout[] = [];
+  private resolveInit!: () => void;
+  /** Resolves when initial CDS (with cluster warming) and then LDS (with listener warming) completed. */
+  readonly initialized: Promise<void>;
+  private isInitialized = false;
+
+  constructor(private readonly options: XdsControllerOptions) {
+    this.log = options.log;
+    this.initialized = new Promise((r) => (this.resolveInit = r));
+    const { bootstrap } = options;
+    this.store = new ConfigStore({
+      staticListeners: bootstrap.staticListeners,
+      staticClusters: bootstrap.staticClusters,
+      translators: xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped')),
+      ...(options.initialFetchTimeoutMs ? { initialFetchTimeoutMs: options.initialFetchTimeoutMs } : {}),
+      onAsyncChange: (change) => {
+        this.log.info({ type: change.kind, warmed: change.warmed }, 'xds: initial fetch timed out; warming without it');
+        this.builder.note(change);
+        this.updateGauges();
+        this.checkInit();
+      },
+    });
+    this.history = new ConfigHistory(options.historySize);
+    this.builder = new SnapshotBuilder(this.store, options.publish, { generation: options.generation, ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}) });
+    this.updateGauges();
+  }
+
+  get initDone(): boolean {
+    return this.isInitialized;
+  }
+
+  get adsClient(): AdsClient | undefined {
+    return this.client;
+  }
+
+  start(): void {
+    const { bootstrap } = this.options;
+    const dyn = bootstrap.dynamicResources;
+    const usesAds = (s: ConfigSourceConfig | undefined) => s?.kind === 'ads';
+    for (const [name, src] of [['cds_config', dyn.cds], ['lds_config', dyn.lds]] as const) {
+      if (src && src.kind !== 'ads') this.log.warn({ source: src.kind }, `${name}: only ads {} config sources are supported; ignoring it`);
+    }
+    if (dyn.ads && (usesAds(dyn.cds) || usesAds(dyn.lds))) {
+      const resolved = resolveAdsTarget(bootstrap);
+      if ('error' in resolved) {
+        this.log.error(resolved.error);
+      } else {
+        for (const w of resolved.warnings) this.log.warn(w);
+        this.client = new AdsClient({
+          target: resolved.target,
+          node: this.options.node,
+          apiType: dyn.ads.apiType,
+          setNodeOnFirstMessageOnly: dyn.ads.setNodeOnFirstMessageOnly,
+          logger: this.log,
+          onResponse: (u) => this.onResponse(u),
+          ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        });
+        this.client.on('disconnected', () => this.onDisconnected());
+        this.client.on('connected', () => this.options.stats.gauge('control_plane.connected_state', 'NeverImport').set(1));
+        // Static listeners/clusters may already name RDS/EDS resources.
+        this.follow({ subscribe: Object.fromEntries([...(['rds', 'eds', 'sds'] as const)].map((k) => [k, [...this.store.subscriptions(k)]])), unsubscribe: {} });
+        this.log.info({ target: resolved.target, delta: this.client.isDelta }, 'xds: starting ADS');
+        this.client.start();
+      }
+    }
+    if (this.client) {
+      // Envoy creates these with the subscription, so they read 0 (not absent) until the first update.
+      for (const prefix of ['cluster_manager.cds', 'listener_manager.lds']) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`${prefix}.${c}`);
+    }
+    if (this.client && usesAds(dyn.cds)) {
+      this.client.watch(CLUSTER_TYPE_URL, '*');
+      this.armInitTimeout(dyn.cds!, () => {
+        this.cdsResponded = true;
+      });
+    } else {
+      this.cdsResponded = true;
+    }
+    this.checkInit();
+  }
+
+  stop(): void {
+    for (const t of this.initTimers) clearTimeout(t);
+    this.client?.stop();
+    this.builder.close();
+    this.store.close();
+  }
+
+  private armInitTimeout(src: ConfigSourceConfig, onTimeout: () => void): void {
+    if (src.initialFetchTimeoutMs <= 0) return;
+    const t = setTimeout(() => {
+      this.log.warn({ ms: src.initialFetchTimeoutMs }, 'xds: initial fetch timeout; continuing initialization');
+      onTimeout();
+      this.checkInit();
+    }, src.initialFetchTimeoutMs);
+    t.unref();
+    this.initTimers.push(t);
+  }
+
+  private startLds(): void {
+    if (this.ldsStarted) return;
+    this.ldsStarted = true;
+    const lds = this.options.bootstrap.dynamicResources.lds;
+    if (this.client && lds?.kind === 'ads') {
+      this.client.watch(LISTENER_TYPE_URL, '*');
+      this.armInitTimeout(lds, () => {
+        this.ldsResponded = true;
+      });
+    } else {
+      this.ldsResponded = true;
+    }
+  }
+
+  private checkInit(): void {
+    if (this.isInitialized) return;
+    if (!this.cdsDone && this.cdsResponded && this.store.warmingClusterCount === 0) {
+      this.cdsDone = true;
+      this.log.info({ clusters: this.store.activeClusterCount }, 'cm init: all clusters initialized');
+      this.startLds();
+    }
+    if (this.cdsDone && !this.ldsDone && this.ldsResponded && this.store.warmingListenerCount === 0) {
+      this.ldsDone = true;
+      this.isInitialized = true;
+      this.log.info({ listeners: this.store.activeListenerCount }, 'all dependencies initialized. starting workers');
+      this.resolveInit();
+    }
+  }
+
+  private follow(change: Pick<StoreChange, 'subscribe' | 'unsubscribe'>): void {
+    if (!this.client) return;
+    for (const [kind, names] of Object.entries(change.unsubscribe) as [NamedKind, string[]][]) if (names.length) this.client.unwatch(TYPE_URLS[kind], names);
+    for (const [kind, names] of Object.entries(change.subscribe) as [NamedKind, string[]][]) if (names.length) this.client.watch(TYPE_URLS[kind], names);
+  }
+
+  private onResponse(update: AdsUpdate): AdsUpdateResult {
+    const kind = KINDS.get(update.typeUrl);
+    if (!kind) return { errors: [{ name: update.typeUrl, reason: 'resource type not supported' }] };
+    const t0 = performance.now();
+    const change = this.store.apply(kind, update);
+    this.follow(change);
+    this.builder.note(change);
+    const applyMs = performance.now() - t0;
+    const o = change.outcome;
+    const allErrors = [...update.invalid, ...o.errors];
+    this.history.record({
+      time: new Date().toISOString(),
+      type: kind,
+      version: update.versionInfo,
+      nonce: update.nonce,
+      added: o.added,
+      updated: o.updated,
+      removed: o.removed,
+      unchanged: o.unchanged,
+      result: allErrors.length === 0 ? 'ACK' : 'NACK',
+      errors: allErrors,
+      apply_ms: Math.round(applyMs * 1000) / 1000,
+    });
+    this.countUpdate(kind, update, allErrors.map((e) => e.name));
+    if (o.added.length + o.updated.length + o.removed.length > 0 || change.warmed.length > 0) {
+      this.log.info(
+        { version: update.versionInfo, added: o.added.length, updated: o.updated.length, removed: o.removed.length, unchanged: o.unchanged, rejected: o.errors.length, warmed: change.warmed.length, ms: Math.round(applyMs) },
+        `${kind}: applied update`,
+      );
+    }
+    if (kind === 'cds') {
+      this.cdsResponded = true;
+      this.countChanges('cluster_manager', 'cluster', o);
+    } else if (kind === 'lds') {
+      this.ldsResponded = true;
+      this.countChanges('listener_manager', 'listener', o);
+    }
+    this.updateGauges();
+    this.checkInit();
+    return { errors: o.errors };
+  }
+
+  private countChanges(prefix: string, what: string, o: StoreChange['outcome']): void {
+    const s = this.options.stats;
+    if (o.added.length) s.counter(`${prefix}.${what}_added`).add(o.added.length);
+    if (o.updated.length) s.counter(`${prefix}.${what}_modified`).add(o.updated.length);
+    if (o.removed.length) s.counter(`${prefix}.${what}_removed`).add(o.removed.length);
+  }
+
+  /** Stat prefixes Envoy uses for a type's subscription(s) touched by this update. */
+  private prefixesFor(kind: XdsKind, names: readonly string[]): { prefix: string; name?: string }[] {
+    switch (kind) {
+      case 'cds':
+        return [{ prefix: 'cluster_manager.cds' }];
+      case 'lds':
+        return [{ prefix: 'listener_manager.lds' }];
+      case 'rds': {
+        // Envoy: http.<hcm stat_prefix>.rds.<route_config_name>.* per RDS subscription.
+        const wanted = new Set(names);
+        return this.store
+          .rdsReferences()
+          .filter((r) => wanted.has(r.routeConfigName))
+          .map((r) => ({ prefix: `http.${r.statPrefix}.rds.${r.routeConfigName}`, name: r.routeConfigName }));
+      }
+      case 'sds':
+        return names.map((n) => ({ prefix: `sds.${n}`, name: n }));
+      case 'eds':
+        // Envoy counts EDS under cluster.<name>.update_*; the worker's ClusterRuntime owns those.
+        return [];
+    }
+  }
+
+  private countUpdate(kind: XdsKind, update: AdsUpdate, failedNames: readonly string[]): void {
+    const s = this.options.stats;
+    const failed = new Set(failedNames);
+    const names = update.resources.map((r) => r.name);
+    for (const p of this.prefixesFor(kind, names)) {
+      s.counter(`${p.prefix}.update_attempt`).inc();
+      const bad = p.name === undefined ? failed.size > 0 : failed.has(p.name);
+      if (bad) {
+        s.counter(`${p.prefix}.update_rejected`).inc();
+      } else {
+        s.counter(`${p.prefix}.update_success`).inc();
+        s.gauge(`${p.prefix}.update_time`, 'NeverImport').set(Date.now());
+      }
+    }
+  }
+
+  private onDisconnected(): void {
+    const s = this.options.stats;
+    s.gauge('control_plane.connected_state', 'NeverImport').set(0);
+    // Envoy counts a lost stream as a failed attempt on every subscription (ConnectionFailure).
+    for (const [kind, prefix] of [['cds', 'cluster_manager.cds'], ['lds', 'listener_manager.lds']] as const) {
+      if (!this.client?.subscription(TYPE_URLS[kind])) continue;
+      s.counter(`${prefix}.update_attempt`).inc();
+      s.counter(`${prefix}.update_failure`).inc();
+    }
+    this.log.warn('xds: control plane disconnected; serving the last good configuration');
+  }
+
+  private updateGauges(): void {
+    const s = this.options.stats;
+    s.gauge('cluster_manager.active_clusters', 'NeverImport').set(this.store.activeClusterCount);
+    s.gauge('cluster_manager.warming_clusters', 'NeverImport').set(this.store.warmingClusterCount);
+    s.gauge('listener_manager.total_listeners_active', 'NeverImport').set(this.store.activeListenerCount);
+    s.gauge('listener_manager.total_listeners_warming', 'NeverImport').set(this.store.warmingListenerCount);
+  }
+}
