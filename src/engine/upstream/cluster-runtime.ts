@@ -523,8 +523,16 @@ export class ClusterRuntime {
    * An address (not a Host) of an ORIGINAL_DST cluster maps to its original-destination host.
    */
   connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false): net.Socket {
-    let host: Host | undefined = target instanceof Host ? target : undefined;
-    const address = host ? host.address : (target as AddressConfig);
+    let host: Host | undefined;
+    let address: AddressConfig;
+    if (target instanceof Host) {
+      host = target;
+      address = target.address;
+    } else if ('key' in target) {
+      address = (target as unknown as { address: AddressConfig }).address; // a host-like literal (older callers)
+    } else {
+      address = target;
+    }
     if (!host && this.config.type === 'ORIGINAL_DST' && address.kind === 'socket') host = this.originalDstHost(addressKey(address));
     const rm = this.circuitBreakers.default;
     if (!rm.connections.canAcquire()) {
