@@ -8,11 +8,22 @@ export interface TlsCertificateConfig {
   /** Optional OCSP staple / password are not used by Istio. */
 }
 
+/** A SAN matcher (CertificateValidationContext.match_typed_subject_alt_names / match_subject_alt_names). */
+export interface SanMatcherConfig {
+  readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex';
+  readonly value: string;
+  /** Restricts the matcher to one SAN type; absent means DNS, URI, EMAIL and IP (the legacy list). */
+  readonly sanType?: 'DNS' | 'URI' | 'EMAIL' | 'IP_ADDRESS' | 'OTHER_NAME';
+  readonly ignoreCase?: boolean;
+}
+
 export interface ValidationContextConfig {
   readonly trustedCaPem: string;
   readonly crlPem?: string;
   /** SAN matchers from the secret itself (Istio puts them in the combined context instead). */
-  readonly matchSubjectAltNames: readonly { readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex'; readonly value: string; readonly sanType?: 'DNS' | 'URI' | 'EMAIL' | 'IP_ADDRESS' | 'OTHER_NAME' }[];
+  readonly matchSubjectAltNames: readonly SanMatcherConfig[];
+  /** trust_chain_verification ACCEPT_UNTRUSTED: skip the chain check, keep SAN checks. */
+  readonly acceptUntrusted?: boolean;
 }
 
 export type SecretConfig =

@@ -1,7 +1,11 @@
 // One listener on a worker: its socket (unless bind_to_port is false), filter chain matcher
 // and per-chain filter factories, accepted connections, and draining. A connection picks its
 // chain and the runtime current at accept time and keeps both until it closes.
+//
+//   accept -> [original_dst] -> listener filters (tls/http inspector, bytes put back)
+//          -> chain match (port, IP, SNI, transport, ALPN, source) -> [TLS handshake] -> filters
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { FilterChainConfig, ListenerConfig } from '../../config/model/listener';
 import { createNetworkFilter } from '../../extensions/factories';
@@ -9,12 +13,19 @@ import type { Counter } from '../../stats/counter';
 import type { Gauge } from '../../stats/gauge';
 import type { StatsScope } from '../../stats/stats-store';
 import type { ConnectionRuntime, DownstreamConnection, NetworkFilterFactory } from '../api/network-filter';
+import type { DownstreamTlsContextConfig } from '../../config/model/tls';
+import type { InspectionResult } from '../../extensions/filters/listener/inspector';
+import { DownstreamTlsProvider, sslStats } from '../tls/downstream-tls';
+import { isTlsTransport } from '../tls/upstream-tls';
 import { FilterChainMatcher } from './filter-chain-matcher';
+import { ListenerFilterRunner } from './listener-filter-runner';
 
 export interface ActiveFilterChain {
   readonly config: FilterChainConfig;
   readonly filters: readonly NetworkFilterFactory[];
-  /** Chains whose transport socket we cannot serve yet (TLS before the TLS issue) refuse connections. */
+  /** Set when the chain terminates TLS (DownstreamTlsContext). */
+  readonly tls?: DownstreamTlsProvider;
+  /** Chains whose transport socket we cannot serve refuse connections. */
   readonly unsupported?: string;
 }
 
@@ -37,10 +48,12 @@ export interface ListenerHost {
 }
 
 let warnedTls = false;
+const NO_INSPECTION: InspectionResult = {};
 
 export class ActiveListener {
   readonly matcher: FilterChainMatcher<ActiveFilterChain>;
   readonly stats: ListenerStats;
+  private readonly inspection: ListenerFilterRunner | undefined;
   private server: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
   private draining = false;
@@ -54,16 +67,24 @@ export class ActiveListener {
     private readonly log: Logger,
   ) {
     const ctx = { stats: scope, log };
+    const ls = scope.scope(`listener.${config.statPrefix}.`);
+    const ssl = sslStats(ls);
     const build = (c: FilterChainConfig): ActiveFilterChain => {
       const ts = c.transportSocket;
-      const tls = ts && !ts.name.endsWith('raw_buffer') && !ts.typeUrl.endsWith('RawBuffer');
-      return { config: c, filters: c.filters.map((f) => createNetworkFilter(f, ctx)), ...(tls ? { unsupported: `transport socket '${ts.name}'` } : {}) };
+      const filters = c.filters.map((f) => createNetworkFilter(f, ctx));
+      if (!isTlsTransport(ts)) return { config: c, filters };
+      const tlsCfg = ts!.config as DownstreamTlsContextConfig | undefined;
+      if (tlsCfg?.kind !== 'downstream') return { config: c, filters, unsupported: `transport socket '${ts!.name}'` };
+      return { config: c, filters, tls: new DownstreamTlsProvider(tlsCfg, ssl) };
     };
     this.matcher = new FilterChainMatcher(
       config.filterChains.map((c) => ({ config: c, chain: build(c) })),
       config.defaultFilterChain ? build(config.defaultFilterChain) : undefined,
     );
-    const ls = scope.scope(`listener.${config.statPrefix}.`);
+    // Inspectors only run when some chain matches on what they find (SNI, transport, ALPN).
+    const needs = this.matcher.needsInspection();
+    const runner = new ListenerFilterRunner(config.listenerFilters, scope, config.listenerFiltersTimeoutMs, config.continueOnListenerFiltersTimeout);
+    this.inspection = !runner.empty && (needs.serverName || needs.transport || needs.alpn) ? runner : undefined;
     this.stats = {
       downstreamCxTotal: ls.counter('downstream_cx_total'),
       downstreamCxActive: ls.gauge('downstream_cx_active'),
@@ -119,12 +140,29 @@ export class ActiveListener {
     this.handleConnection(socket, dstIp, dstPort);
   };
 
-  /** Runs chain selection and the chain's filters for an accepted (or handed-off) socket. */
+  /** Runs listener filters, chain selection and the chain's filters for an accepted (or handed-off) socket. */
   handleConnection(socket: net.Socket, dstIp: string, dstPort: number): void {
     this.stats.downstreamCxTotal.inc();
+    this.track(socket);
+    if (!this.inspection) return this.dispatch(socket, dstIp, dstPort, NO_INSPECTION);
+    this.inspection.run(socket, dstPort, (result) => {
+      if (result) this.dispatch(socket, dstIp, dstPort, result);
+    });
+  }
+
+  private dispatch(socket: net.Socket, dstIp: string, dstPort: number, found: InspectionResult): void {
     const remoteIp = socket.remoteAddress ?? '';
     const remotePort = socket.remotePort ?? 0;
-    const chain = this.matcher.match({ destinationIp: dstIp, destinationPort: dstPort, sourceIp: remoteIp, sourcePort: remotePort, directSourceIp: remoteIp, transportProtocol: 'raw_buffer' });
+    const chain = this.matcher.match({
+      destinationIp: dstIp,
+      destinationPort: dstPort,
+      sourceIp: remoteIp,
+      sourcePort: remotePort,
+      directSourceIp: remoteIp,
+      transportProtocol: found.transportProtocol ?? 'raw_buffer',
+      ...(found.serverName ? { serverName: found.serverName } : {}),
+      ...(found.applicationProtocols ? { applicationProtocols: found.applicationProtocols } : {}),
+    });
     if (!chain) {
       this.stats.noFilterChainMatch.inc();
       socket.destroy();
@@ -133,32 +171,61 @@ export class ActiveListener {
     if (chain.unsupported) {
       if (!warnedTls) {
         warnedTls = true;
-        this.log.warn({ listener: this.config.name, chain: chain.config.name }, `${chain.unsupported} is not supported yet; refusing connections on that chain`);
+        this.log.warn({ listener: this.config.name, chain: chain.config.name }, `${chain.unsupported} is not supported; refusing connections on that chain`);
       }
       socket.destroy();
       return;
     }
-    this.connections.add(socket);
-    this.stats.downstreamCxActive.add(1);
-    socket.once('close', () => {
-      this.connections.delete(socket);
-      this.stats.downstreamCxActive.sub(1);
-      this.stats.downstreamCxDestroy.inc();
+    const runtime = this.host.currentRuntime();
+    if (!chain.tls) return this.startFilters(chain, socket, socket, dstIp, dstPort, runtime);
+    chain.tls.start(socket, runtime.secrets, found, (err, tlsSocket) => {
+      if (err || !tlsSocket) {
+        this.log.debug({ listener: this.config.name, chain: chain.config.name, err: err?.message }, 'tls: downstream handshake failed');
+        return;
+      }
+      this.retrack(socket, tlsSocket);
+      this.startFilters(chain, socket, tlsSocket, dstIp, dstPort, runtime);
     });
+  }
+
+  private startFilters(chain: ActiveFilterChain, raw: net.Socket, socket: net.Socket | tls.TLSSocket, dstIp: string, dstPort: number, runtime: ConnectionRuntime): void {
     const conn: DownstreamConnection = {
       id: this.host.nextConnectionId(),
       socket,
       destinationIp: dstIp,
       destinationPort: dstPort,
-      remoteIp,
-      remotePort,
-      runtime: this.host.currentRuntime(),
+      remoteIp: raw.remoteAddress ?? '',
+      remotePort: raw.remotePort ?? 0,
+      runtime,
       listenerStatPrefix: this.config.statPrefix,
       bufferLimitBytes: this.config.perConnectionBufferLimitBytes,
       startTimeMs: Date.now(),
     };
     const filters = chain.filters;
     for (let i = 0; i < filters.length; i++) filters[i]!.onNewConnection(conn);
+  }
+
+  /** Counts the connection as active until its socket closes. */
+  private track(socket: net.Socket): void {
+    this.connections.add(socket);
+    this.stats.downstreamCxActive.add(1);
+    socket.once('close', () => this.untrack(socket));
+  }
+
+  private untrack(socket: net.Socket): void {
+    if (!this.connections.delete(socket)) return;
+    this.stats.downstreamCxActive.sub(1);
+    this.stats.downstreamCxDestroy.inc();
+  }
+
+  /** After TLS is up, the TLS socket is the one to watch and to destroy on drain. */
+  private retrack(raw: net.Socket, t: tls.TLSSocket): void {
+    this.connections.delete(raw);
+    this.connections.add(t);
+    t.once('close', () => {
+      this.untrack(t);
+      if (!raw.destroyed) raw.destroy();
+    });
   }
 
   /**
