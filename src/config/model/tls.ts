@@ -43,7 +43,22 @@ export interface CommonTlsContextConfig {
   readonly tlsParams: TlsParamsConfig;
 }
 
-export interface DownstreamTlsContextConfig {
+/** Where an SDS secret named by a context comes from. */
+export interface SdsSourceConfig {
+  readonly name: string;
+  /** 'ads': over the ADS stream; 'api': its own SDS stream to `clusterNames` (Istio: sds-grpc). */
+  readonly source: 'ads' | 'api' | 'path' | 'other';
+  readonly clusterNames: readonly string[];
+}
+
+interface SdsNames {
+  /** SDS names loaded over ADS: the store subscribes to them and warms on them (store/dependencies.ts). */
+  readonly adsSecretNames: readonly string[];
+  /** Every SDS name with its config source. */
+  readonly sdsSources: readonly SdsSourceConfig[];
+}
+
+export interface DownstreamTlsContextConfig extends SdsNames {
   readonly kind: 'downstream';
   readonly common: CommonTlsContextConfig;
   readonly requireClientCertificate: boolean;
@@ -53,7 +68,7 @@ export interface DownstreamTlsContextConfig {
   readonly disableSessionTickets: boolean;
 }
 
-export interface UpstreamTlsContextConfig {
+export interface UpstreamTlsContextConfig extends SdsNames {
   readonly kind: 'upstream';
   readonly common: CommonTlsContextConfig;
   /** SNI to send ('' sends none, as Envoy without auto_sni). */

@@ -3,7 +3,7 @@
 // certificates are read here; SDS names (Istio: `default`, `ROOTCA` from sds-grpc) stay names and
 // are resolved by workers against the snapshot's secrets, so rotation needs no new listener.
 import type { ErrorSink } from '../../../common/result';
-import type { CommonTlsContextConfig, DownstreamTlsContextConfig, TlsContextConfig, TlsParamsConfig, TlsVersion, UpstreamTlsContextConfig, ValidationConfig } from '../../../config/model/tls';
+import type { CommonTlsContextConfig, DownstreamTlsContextConfig, SdsSourceConfig, TlsContextConfig, TlsParamsConfig, TlsVersion, UpstreamTlsContextConfig, ValidationConfig } from '../../../config/model/tls';
 import { durationMs, wrapped, type Msg } from '../../../config/translate/proto-util';
 import { translateTlsCertificate, translateValidationContext } from '../../../config/translate/secret';
 import type { ExtensionParser } from '../../registry';
@@ -37,19 +37,30 @@ function tlsParams(p: Msg | null | undefined, errors: ErrorSink, path: string): 
   return { ...(minVersion ? { minVersion } : {}), ...(maxVersion ? { maxVersion } : {}), cipherSuites, ecdhCurves };
 }
 
-function sdsName(cfg: Msg, errors: ErrorSink, path: string): string | undefined {
+/** Collects the SdsSecretConfigs of one context while it is parsed. */
+type SdsCollector = SdsSourceConfig[];
+
+function sdsName(cfg: Msg, errors: ErrorSink, path: string, sink?: SdsCollector): string | undefined {
   const name = String(cfg.name ?? '');
   if (!name) errors.add(`${path}.name`, 'must not be empty');
+  if (name && sink) {
+    const src = (cfg.sdsConfig ?? {}) as Msg;
+    const api = src.apiConfigSource as Msg | undefined;
+    const clusterNames: string[] = [];
+    for (const g of (api?.grpcServices ?? []) as Msg[]) if (g.envoyGrpc?.clusterName) clusterNames.push(String(g.envoyGrpc.clusterName));
+    const source: SdsSourceConfig['source'] = src.ads ? 'ads' : api ? 'api' : src.path || src.pathConfigSource ? 'path' : 'other';
+    if (!sink.some((s) => s.name === name)) sink.push({ name, source, clusterNames });
+  }
   return name || undefined;
 }
 
-function validation(ctx: Msg, errors: ErrorSink): ValidationConfig | undefined {
+function validation(ctx: Msg, errors: ErrorSink, sink: SdsCollector): ValidationConfig | undefined {
   if (ctx.validationContext) {
     const inline = translateValidationContext(ctx.validationContext as Msg, errors, 'common_tls_context.validation_context');
     return inline ? { inline, sanMatchers: inline.matchSubjectAltNames, acceptUntrusted: !!inline.acceptUntrusted } : undefined;
   }
   if (ctx.validationContextSdsSecretConfig) {
-    const name = sdsName(ctx.validationContextSdsSecretConfig as Msg, errors, 'common_tls_context.validation_context_sds_secret_config');
+    const name = sdsName(ctx.validationContextSdsSecretConfig as Msg, errors, 'common_tls_context.validation_context_sds_secret_config', sink);
     return name ? { sdsName: name, sanMatchers: [], acceptUntrusted: false } : undefined;
   }
   if (ctx.combinedValidationContext) {
@@ -58,7 +69,7 @@ function validation(ctx: Msg, errors: ErrorSink): ValidationConfig | undefined {
     const path = 'common_tls_context.combined_validation_context';
     const def = (c.defaultValidationContext ?? {}) as Msg;
     const inline = translateValidationContext(def, errors, `${path}.default_validation_context`);
-    const name = c.validationContextSdsSecretConfig ? sdsName(c.validationContextSdsSecretConfig as Msg, errors, `${path}.validation_context_sds_secret_config`) : undefined;
+    const name = c.validationContextSdsSecretConfig ? sdsName(c.validationContextSdsSecretConfig as Msg, errors, `${path}.validation_context_sds_secret_config`, sink) : undefined;
     if (!c.validationContextSdsSecretConfig) errors.add(`${path}.validation_context_sds_secret_config`, 'is required');
     if (!inline || !name) return undefined;
     return { ...(inline.trustedCaPem ? { inline } : {}), sdsName: name, sanMatchers: inline.matchSubjectAltNames, acceptUntrusted: !!inline.acceptUntrusted };
@@ -66,16 +77,16 @@ function validation(ctx: Msg, errors: ErrorSink): ValidationConfig | undefined {
   return undefined;
 }
 
-function commonTlsContext(ctx: Msg | null | undefined, errors: ErrorSink): CommonTlsContextConfig {
+function commonTlsContext(ctx: Msg | null | undefined, errors: ErrorSink, sink: SdsCollector): CommonTlsContextConfig {
   const c = (ctx ?? {}) as Msg;
   const tlsCertificates = ((c.tlsCertificates ?? []) as Msg[]).flatMap((tc, i) => translateTlsCertificate(tc, errors, `common_tls_context.tls_certificates[${i}]`) ?? []);
-  const tlsCertificateSdsNames = ((c.tlsCertificateSdsSecretConfigs ?? []) as Msg[]).flatMap((s, i) => sdsName(s, errors, `common_tls_context.tls_certificate_sds_secret_configs[${i}]`) ?? []);
+  const tlsCertificateSdsNames = ((c.tlsCertificateSdsSecretConfigs ?? []) as Msg[]).flatMap((s, i) => sdsName(s, errors, `common_tls_context.tls_certificate_sds_secret_configs[${i}]`, sink) ?? []);
   if (c.tlsCertificateProviderInstance || c.tlsCertificateCertificateProviderInstance) errors.add('common_tls_context.tls_certificate_provider_instance', 'certificate provider instances are not supported');
   if (((c.tlsCertificates ?? []) as unknown[]).length && tlsCertificateSdsNames.length) {
     // Envoy allows only one of the two sources per context.
     errors.add('common_tls_context', 'tls_certificates and tls_certificate_sds_secret_configs are mutually exclusive');
   }
-  const v = validation(c, errors);
+  const v = validation(c, errors, sink);
   return {
     tlsCertificates,
     tlsCertificateSdsNames,
@@ -85,8 +96,13 @@ function commonTlsContext(ctx: Msg | null | undefined, errors: ErrorSink): Commo
   };
 }
 
+function sdsFields(sink: SdsCollector): { adsSecretNames: string[]; sdsSources: SdsSourceConfig[] } {
+  return { adsSecretNames: sink.filter((s) => s.source === 'ads').map((s) => s.name), sdsSources: sink };
+}
+
 function downstream(msg: Msg, errors: ErrorSink): DownstreamTlsContextConfig {
-  const common = commonTlsContext(msg.commonTlsContext, errors);
+  const sink: SdsCollector = [];
+  const common = commonTlsContext(msg.commonTlsContext, errors, sink);
   if (!common.tlsCertificates.length && !common.tlsCertificateSdsNames.length) {
     errors.add('common_tls_context', 'a server context needs tls_certificates or tls_certificate_sds_secret_configs');
   }
@@ -102,16 +118,18 @@ function downstream(msg: Msg, errors: ErrorSink): DownstreamTlsContextConfig {
     requireSni: !!wrapped<boolean>(msg.requireSni),
     ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
     disableSessionTickets: !!msg.disableStatelessSessionResumption,
+    ...sdsFields(sink),
   };
 }
 
 function upstream(msg: Msg, errors: ErrorSink): UpstreamTlsContextConfig {
-  const common = commonTlsContext(msg.commonTlsContext, errors);
+  const sink: SdsCollector = [];
+  const common = commonTlsContext(msg.commonTlsContext, errors, sink);
   const sni = String(msg.sni ?? '');
   if (sni.length > 255) errors.add('sni', 'must be at most 255 characters');
   if (msg.allowRenegotiation) errors.add('allow_renegotiation', 'TLS renegotiation is not supported');
   if (msg.autoHostSni || msg.autoSniSanValidation) errors.add('auto_host_sni', 'auto SNI from the request host is not supported');
-  return { kind: 'upstream', common, sni, maxSessionKeys: wrapped<number>(msg.maxSessionKeys) ?? 1 };
+  return { kind: 'upstream', common, sni, maxSessionKeys: wrapped<number>(msg.maxSessionKeys) ?? 1, ...sdsFields(sink) };
 }
 
 /** Parses a decoded DownstreamTlsContext or UpstreamTlsContext (told apart by the message type). */
