@@ -60,8 +60,15 @@ export async function startProxy(bootstrap: object, args: string[] = []): Promis
       for (let i = 0; i < 200; i++) {
         const r = await p.get('/listeners?format=json');
         if (r.status === 200) {
-          const st = (JSON.parse(r.body) as { listener_statuses: { name: string; local_address: { socket_address?: { address: string; port_value: number } } }[] }).listener_statuses.find((l) => l.name === name);
-          if (st?.local_address.socket_address) return { host: st.local_address.socket_address.address, port: st.local_address.socket_address.port_value };
+          // Early answers (before workers bound the listener) may lack the entry or its address.
+          let parsed: { listener_statuses?: { name: string; local_address?: { socket_address?: { address: string; port_value: number } } }[] } = {};
+          try {
+            parsed = JSON.parse(r.body) as typeof parsed;
+          } catch {
+            /* not ready yet */
+          }
+          const st = (parsed.listener_statuses ?? []).find((l) => l.name === name);
+          if (st?.local_address?.socket_address?.port_value) return { host: st.local_address.socket_address.address, port: st.local_address.socket_address.port_value };
         }
         await new Promise((r) => setTimeout(r, 50));
       }
