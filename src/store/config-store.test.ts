@@ -6,7 +6,6 @@ import { fail, ok, type Result } from '../common/result';
 import type { ClusterConfig, EndpointSetConfig } from '../config/model/cluster';
 import type { ListenerConfig } from '../config/model/listener';
 import type { RouteConfigurationConfig } from '../config/model/route';
-import type { SecretConfig } from '../config/model/secret';
 import { ConfigHistory } from './config-history';
 import { ConfigStore, type StoreTranslators } from './config-store';
 import { SnapshotBuilder, type Publication } from './snapshot-builder';
@@ -103,7 +102,7 @@ describe('dependencies and warming', () => {
   test('clusters warm until their EDS arrives; EDS names are subscribed and unsubscribed', () => {
     const s = newStore();
     let c = s.apply('cds', update([res('a', cluster('a')), res('b', cluster('b'))]));
-    expect(c.subscribe.eds?.sort()).toEqual(['a', 'b']);
+    expect([...(c.subscribe.eds ?? [])].sort()).toEqual(['a', 'b']);
     expect(s.warmingClusterCount).toBe(2);
     expect(c.full).toBe(false);
     expect(s.parts().clusters).toEqual([]);

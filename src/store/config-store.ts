@@ -76,6 +76,10 @@ export function emptyEndpointSet(serviceName: string): EndpointSetConfig {
   return { clusterName: serviceName, localities: [], overprovisioningFactor: 140, dropOverloads: [] };
 }
 
+function byName<T>(m: ReadonlyMap<string, T>): T[] {
+  return [...m.keys()].sort().map((k) => m.get(k)!);
+}
+
 export class ConfigStore {
   readonly lds: TypeStore<ListenerConfig>;
   readonly rds: TypeStore<RouteConfigurationConfig>;
@@ -328,21 +332,25 @@ export class ConfigStore {
     return warmed;
   }
 
-  /** The active set, static resources first, for the snapshot builder. */
+  /**
+   * The active set for the snapshot builder: static resources first, then dynamic ones in name
+   * order, so the same resources give the same snapshot whatever order they arrived in (delta
+   * and SotW streams, reconnects).
+   */
   parts(): SnapshotParts {
     const endpoints: Record<string, EndpointSetConfig> = {};
-    for (const e of this.eds.all()) endpoints[e.name] = e.value;
+    for (const name of [...this.eds.names()].sort()) endpoints[name] = this.eds.value(name)!;
     const versions: Record<string, string> = {};
     for (const k of XDS_KINDS) {
       const v = this.typeStore(k).versionInfo;
       if (v) versions[k] = v;
     }
     return {
-      listeners: [...this.options.staticListeners, ...this.activeListeners.values()],
-      routeConfigs: [...this.rds.all()].map((e) => e.value),
-      clusters: [...this.options.staticClusters, ...this.activeClusters.values()],
+      listeners: [...this.options.staticListeners, ...byName(this.activeListeners)],
+      routeConfigs: [...this.rds.names()].sort().map((n) => this.rds.value(n)!),
+      clusters: [...this.options.staticClusters, ...byName(this.activeClusters)],
       endpoints,
-      secrets: [...this.sds.all()].map((e) => e.value),
+      secrets: [...this.sds.names()].sort().map((n) => this.sds.value(n)!),
       versions,
     };
   }
