@@ -92,6 +92,9 @@ typedef struct direction {
   int pipe_r, pipe_w;   // O_NONBLOCK pipe: the per-direction buffer
   size_t cap, in_pipe;  // pipe capacity (F_GETPIPE_SZ) and bytes sitting in it
   bool eof, shut;       // EOF read from src; shutdown(dst, SHUT_WR) done
+  // Readiness as last seen: cleared on an unambiguous EAGAIN, set again by the fd's next
+  // edge-triggered event. Saves a failing splice per idle direction per round.
+  bool readable, writable;
 } direction;
 
 typedef struct relay {
@@ -194,9 +197,10 @@ static void finish(relay* r, int reason, int err, int side, relay** ended) {
 
 // Moves what it can in both directions, at most PUMP_ROUNDS rounds. Each round per direction:
 // socket -> pipe up to the free pipe space, then pipe -> socket. EAGAIN on the way in means the
-// socket is empty or the pipe has no free slot; either way the pipe is non-empty in the second
-// case, and the destination's EPOLLOUT edge brings us back. Non-blocking throughout: the sockets
-// are O_NONBLOCK (libuv's) and the pipes were made O_NONBLOCK.
+// socket is empty, or (only when the pipe holds bytes) that the pipe has no free slot; in that
+// case the source stays marked readable and is tried again once the pipe drained, which the
+// destination's EPOLLOUT edge brings about. Non-blocking throughout: the sockets are O_NONBLOCK
+// (libuv's) and the pipes were made O_NONBLOCK.
 static void pump(relay* r, relay** ended) {
   bool moved = false;
   int round = 0;
@@ -205,7 +209,7 @@ static void pump(relay* r, relay** ended) {
     for (int k = 0; k < 2; k++) {
       direction* d = &r->dir[k];
       if (d->shut) continue;
-      if (!d->eof && d->in_pipe < d->cap) {
+      if (!d->eof && d->readable && d->in_pipe < d->cap) {
         ssize_t n = splice(d->src, NULL, d->pipe_w, NULL, d->cap - d->in_pipe,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
@@ -214,19 +218,23 @@ static void pump(relay* r, relay** ended) {
         } else if (n == 0) {
           d->eof = true;
           progress = true;
-        } else if (errno != EAGAIN && errno != EINTR) {
+        } else if (errno == EAGAIN) {
+          if (d->in_pipe == 0) d->readable = false;
+        } else if (errno != EINTR) {
           finish(r, R_ERROR, errno, k, ended);  // reading from dir k's source: A for k=0
           return;
         }
       }
-      if (d->in_pipe > 0) {
+      if (d->in_pipe > 0 && d->writable) {
         ssize_t n = splice(d->pipe_r, NULL, d->dst, NULL, d->in_pipe,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
           d->in_pipe -= (size_t)n;
           atomic_fetch_add_explicit(&r->bytes[k], (uint64_t)n, memory_order_relaxed);
           progress = true;
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        } else if (n < 0 && errno == EAGAIN) {
+          d->writable = false;
+        } else if (n < 0 && errno != EINTR) {
           finish(r, R_ERROR, errno, 1 - k, ended);
           return;
         }
@@ -358,7 +366,11 @@ static void* loop_main(void* arg) {
       relay* r = (relay*)(uintptr_t)(data & ~(uint64_t)1);
       int side = (int)(data & 1);
       if (r->reason != R_NONE) continue;  // ended earlier in this batch
-      if (events[i].events & EPOLLERR) {
+      // Socket `side` is the source of direction `side` and the destination of the other one.
+      uint32_t ev = events[i].events;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r->dir[side].readable = true;
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r->dir[1 - side].writable = true;
+      if (ev & EPOLLERR) {
         int soerr = 0;
         socklen_t len = sizeof soerr;
         if (getsockopt(r->fd[side], SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
@@ -643,6 +655,7 @@ static napi_value Relay(napi_env env, napi_callback_info info) {
     throw_errno(env, err, "relay: dup/pipe");
     return NULL;
   }
+  for (int k = 0; k < 2; k++) r->dir[k].readable = r->dir[k].writable = true;
   r->dir[0].src = r->fd[0];
   r->dir[0].dst = r->fd[1];
   r->dir[1].src = r->fd[1];

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One-stream TCP throughput of three relays, side by side in the same run, interleaved, each run
+# bounded in time: iperf3 through (1) a minimal JS relay ('data' -> write, as tcp_proxy relays
+# today), (2) the splice relay (native/tcp-relay via src/platform/tcp-relay.ts), (3) nginx's
+# stream module. Prints Gbit/s per run, the medians, and each relay's ratio to nginx.
+# Needs nginx (+ libnginx-mod-stream) and iperf3: `bash scripts/system-deps.sh bench` (root).
+# Usage: bench/tcp-relay.bench.sh [seconds per run, default 5] [rounds, default 3] [extra iperf3 args, e.g. -R]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-5}
+ROUNDS=${2:-3}
+EXTRA=${3:-}
+bash scripts/system-deps.sh bench >/dev/null
+work=$(mktemp -d)
+pids=()
+cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+IPERF=$(free_port); JS=$(free_port); SP=$(free_port); NG=$(free_port)
+
+start_relay() { # $1 mode, $2 port
+  node bench/tcp-relay.bench.run.cjs "$1" "$2" "$IPERF" > "$work/$1.out" 2>&1 & pids+=($!)
+  for _ in $(seq 50); do grep -q ready "$work/$1.out" 2>/dev/null && return 0; sleep 0.1; done
+  echo "relay $1 did not start:"; cat "$work/$1.out"; exit 1
+}
+start_relay js "$JS"
+start_relay splice "$SP"
+
+mods=""
+for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
+cat > "$work/nginx.conf" <<NGX
+$mods
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+stream {
+  server { listen 127.0.0.1:$NG; proxy_pass 127.0.0.1:$IPERF; }
+}
+NGX
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+sleep 1
+
+run() { # $1 = port; prints Gbit/s at the receiver
+  iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 &
+  local sp=$!
+  sleep 0.3
+  # shellcheck disable=SC2086
+  timeout $((SECS + 20)) iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" $EXTRA -J 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log((j.end.sum_received.bits_per_second/1e9).toFixed(2))}catch{console.log("0")}})'
+  kill "$sp" 2>/dev/null || true
+  wait "$sp" 2>/dev/null || true
+}
+
+ng_all=(); js_all=(); sp_all=()
+for _ in $(seq "$ROUNDS"); do
+  ng_all+=("$(run "$NG")")
+  js_all+=("$(run "$JS")")
+  sp_all+=("$(run "$SP")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ng=$(median "${ng_all[@]}"); js=$(median "${js_all[@]}"); sp=$(median "${sp_all[@]}")
+ratio() { node -e "console.log(($1/$2).toFixed(2))"; }
+echo "rounds (Gbit/s): nginx ${ng_all[*]}; js ${js_all[*]}; splice ${sp_all[*]}"
+echo "median: nginx $ng Gbit/s, js relay $js Gbit/s ($(ratio "$js" "$ng")x nginx), splice relay $sp Gbit/s ($(ratio "$sp" "$ng")x nginx)"
