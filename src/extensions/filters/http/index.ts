@@ -1,21 +1,22 @@
-// Parse halves of HTTP filters. Entries in ACCEPTED are recognised but pass-through until
-// their runtime exists; replace an entry by a real parser when its filter is built.
+// Parse halves of HTTP filters: real parsers for the filters with a runtime (router, fault,
+// cors, local_ratelimit; create halves in ./factories.ts and engine/http/router.ts), and
+// ACCEPTED entries that are recognised but pass-through until their runtime exists.
 import { passThroughParsers, T, type Accepted } from '../../accepted';
 import type { ExtensionParser } from '../../registry';
+import { corsParser } from './cors/config';
+import { faultParser } from './fault/config';
+import { localRateLimitParser } from './local-ratelimit/config';
+import { routerParser } from './router/config';
 
 const ACCEPTED: readonly Accepted[] = [
-  { category: 'http', names: ['envoy.filters.http.router'], typeUrls: [`${T}envoy.extensions.filters.http.router.v3.Router`], terminal: true },
   { category: 'http', names: ['istio.metadata_exchange'], typeUrls: [`${T}io.istio.http.peer_metadata.Config`] },
   { category: 'http', names: ['istio.alpn'], typeUrls: [`${T}istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig`] },
   { category: 'http', names: ['istio.stats'], typeUrls: [`${T}stats.PluginConfig`] },
-  { category: 'http', names: ['envoy.filters.http.cors'], typeUrls: [`${T}envoy.extensions.filters.http.cors.v3.Cors`] },
-  { category: 'http', names: ['envoy.filters.http.fault'], typeUrls: [`${T}envoy.extensions.filters.http.fault.v3.HTTPFault`] },
   { category: 'http', names: ['envoy.filters.http.grpc_stats'], typeUrls: [`${T}envoy.extensions.filters.http.grpc_stats.v3.FilterConfig`] },
   { category: 'http', names: ['envoy.filters.http.rbac'], typeUrls: [`${T}envoy.extensions.filters.http.rbac.v3.RBAC`] },
   { category: 'http', names: ['envoy.filters.http.ext_authz'], typeUrls: [`${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`] },
   { category: 'http', names: ['envoy.filters.http.wasm'], typeUrls: [`${T}envoy.extensions.filters.http.wasm.v3.Wasm`] },
   { category: 'http', names: ['envoy.filters.http.compressor'], typeUrls: [`${T}envoy.extensions.filters.http.compressor.v3.Compressor`] },
-  { category: 'http', names: ['envoy.filters.http.local_ratelimit'], typeUrls: [`${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`] },
   { category: 'http', names: ['envoy.filters.http.set_filter_state'], typeUrls: [`${T}envoy.extensions.filters.http.set_filter_state.v3.Config`] },
   { category: 'http', names: ['envoy.filters.http.grpc_web'], typeUrls: [`${T}envoy.extensions.filters.http.grpc_web.v3.GrpcWeb`] },
   { category: 'http', names: ['envoy.filters.http.health_check'], typeUrls: [`${T}envoy.extensions.filters.http.health_check.v3.HealthCheck`] },
@@ -26,5 +27,5 @@ const ACCEPTED: readonly Accepted[] = [
 ];
 
 export function httpFilterParsers(): ExtensionParser[] {
-  return passThroughParsers(ACCEPTED);
+  return [routerParser, faultParser, corsParser, localRateLimitParser, ...passThroughParsers(ACCEPTED)];
 }

@@ -1,0 +1,150 @@
+// The downstream HTTP/2 side of the HTTP connection manager (h2c with prior knowledge, codec
+// HTTP2 or AUTO after preface detection): node:http2's core API — one Http2Server per HCM used
+// only as a session factory (sockets are handed to it with emit('connection')), the 'stream'
+// event and stream.respond() — measured as the fast option in NODE-PROXY-COST.md. Each HTTP/2
+// stream is an ActiveStream; gRPC trailers pass through (waitForTrailers for gRPC responses).
+import * as http2 from 'node:http2';
+import type { DownstreamConnection } from '../api/network-filter';
+import { ActiveStream, type DownstreamCodec } from './active-stream';
+import { HeaderMap } from './header-map';
+import type { HcmRuntime } from './hcm-runtime';
+
+const EMPTY = Buffer.alloc(0);
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
+interface H2Slot {
+  readonly stream: http2.ServerHttp2Stream;
+  trailers: http2.OutgoingHttpHeaders | null;
+  waitForTrailers: boolean;
+}
+
+/** One per HCM: turns sockets into HTTP/2 server sessions and streams into ActiveStreams. */
+export class H2ServerCodec implements DownstreamCodec {
+  readonly protocol = 'HTTP/2';
+  private readonly server: http2.Http2Server;
+  private readonly conns = new WeakMap<http2.Http2Session, DownstreamConnection>();
+  private pending: DownstreamConnection | null = null;
+
+  constructor(private readonly hcm: HcmRuntime) {
+    this.server = http2.createServer({
+      maxHeaderListPairs: hcm.config.maxHeadersCount * 2,
+      maxSendHeaderBlockLength: 1 << 20,
+      settings: { maxConcurrentStreams: Math.min(hcm.config.http2MaxConcurrentStreams, 2 ** 31 - 1), maxHeaderListSize: hcm.config.maxRequestHeadersKb * 1024 },
+    });
+    this.server.on('session', this.onSession);
+    this.server.on('stream', this.onStream);
+  }
+
+  /** Takes over a connection; `initial` are bytes already read (the preface). */
+  accept(conn: DownstreamConnection, initial: Buffer | null): void {
+    const st = this.hcm.stats;
+    st.downstreamCxTotal.inc();
+    st.downstreamCxActive.inc();
+    st.downstreamCxHttp2Total.inc();
+    st.downstreamCxHttp2Active.inc();
+    const socket = conn.socket;
+    socket.once('close', () => {
+      st.downstreamCxActive.dec();
+      st.downstreamCxHttp2Active.dec();
+      st.downstreamCxDestroy.inc();
+    });
+    if (initial !== null) socket.unshift(initial);
+    this.pending = conn;
+    this.server.emit('connection', socket);
+    this.pending = null;
+    socket.resume();
+  }
+
+  private readonly onSession = (session: http2.ServerHttp2Session): void => {
+    if (this.pending !== null) this.conns.set(session, this.pending);
+    session.on('error', () => {});
+    const idle = this.hcm.config.idleTimeoutMs;
+    if (idle > 0) session.setTimeout(idle, () => session.close());
+  };
+
+  private readonly onStream = (stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): void => {
+    const conn = this.conns.get(stream.session!);
+    if (conn === undefined) {
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    const s = new ActiveStream(this.hcm, conn, this, HeaderMap.fromObject(h as Record<string, string | string[]>));
+    this.hcm.stats.downstreamRqHttp2Total.inc();
+    const slot: H2Slot = { stream, trailers: null, waitForTrailers: false };
+    s.codecStream = slot;
+    s.method = String(h[':method'] ?? '');
+    s.path = String(h[':path'] ?? '');
+    s.authority = String(h[':authority'] ?? h.host ?? '');
+    const protocol = h[':protocol'];
+    if (s.method === 'CONNECT') {
+      const type = protocol !== undefined ? String(protocol).toLowerCase() : 'connect';
+      if (!this.hcm.upgrades.has(type)) {
+        s.filters = [];
+        s.requestComplete = true;
+        s.sendLocalReply(403, '', 'upgrade_failed');
+        return;
+      }
+      s.upgradeType = type;
+    }
+    stream.on('data', (d: Buffer) => s.decodeData(d, false));
+    stream.on('trailers', (t: http2.IncomingHttpHeaders) => s.decodeTrailers(HeaderMap.fromObject(t as Record<string, string | string[]>)));
+    stream.on('end', () => {
+      if (!s.requestComplete) s.decodeData(EMPTY, true);
+    });
+    stream.on('drain', () => s.onDownstreamDrain());
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      if (!s.done) s.resetStream('remote_reset');
+    });
+    stream.on('wantTrailers', () => {
+      if (slot.trailers !== null) stream.sendTrailers(slot.trailers);
+      else stream.close();
+    });
+    s.decodeHeaders(stream.endAfterHeaders);
+  };
+
+  writeHeaders(s: ActiveStream, status: number, headers: HeaderMap, endStream: boolean): void {
+    const slot = s.codecStream as H2Slot;
+    const st = slot.stream;
+    if (st.destroyed || st.headersSent) return;
+    for (const n of CONNECTION_SPECIFIC) headers.remove(n);
+    const obj = headers.toObject({ ':status': String(status) }) as http2.OutgoingHttpHeaders;
+    slot.waitForTrailers = !endStream && s.isGrpc;
+    try {
+      st.respond(obj, { endStream, waitForTrailers: slot.waitForTrailers });
+    } catch {
+      st.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+
+  writeData(s: ActiveStream, chunk: Buffer, endStream: boolean): boolean {
+    const st = (s.codecStream as H2Slot).stream;
+    if (st.destroyed) return true;
+    let ok = true;
+    if (endStream) st.end(chunk.length > 0 ? chunk : undefined);
+    else if (chunk.length > 0) ok = st.write(chunk);
+    return ok;
+  }
+
+  writeTrailers(s: ActiveStream, trailers: HeaderMap): void {
+    const slot = s.codecStream as H2Slot;
+    if (slot.stream.destroyed) return;
+    if (slot.waitForTrailers) slot.trailers = trailers.toObject() as http2.OutgoingHttpHeaders;
+    slot.stream.end();
+  }
+
+  resetStream(s: ActiveStream): void {
+    const st = (s.codecStream as H2Slot).stream;
+    if (!st.destroyed) st.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  pauseReading(s: ActiveStream): void {
+    (s.codecStream as H2Slot).stream.pause();
+  }
+
+  resumeReading(s: ActiveStream): void {
+    (s.codecStream as H2Slot).stream.resume();
+  }
+
+  streamDone(_s: ActiveStream): void {}
+}

@@ -1,0 +1,75 @@
+// What one HTTP connection manager config becomes on a worker, built once per filter chain:
+// stats, the compiled inline route table (or the RDS name to look up per stream), the HTTP
+// filter factories with the router last, access loggers and the upgrade table. Shared by every
+// connection and stream of the chain; holds no per-connection state.
+import type { Logger } from 'pino';
+import type { TypedPerFilterConfig } from '../../config/model/route';
+import { createAccessLogger, type AccessLogger } from '../../extensions/access-loggers/access-logger';
+import { createHttpFilterFactory } from '../../extensions/filters/http/factories';
+import type { RouteRouterConfig } from '../../extensions/filters/http/router/config';
+import { DEFAULT_ROUTER_CONFIG } from '../../extensions/filters/http/router/config';
+import type { HttpConnectionManagerConfig, HttpFilterInstanceConfig } from '../../extensions/filters/network/http-connection-manager/config';
+import type { StatsScope } from '../../stats/stats-store';
+import type { DownstreamConnection } from '../api/network-filter';
+import type { HttpFilterFactory } from './filter-api';
+import { hcmStats, type HcmStats } from './hcm-stats';
+import { compileRouteTable, type RouteTable } from './route/route-table';
+import { RouterFactory } from './router';
+
+function isRouter(f: HttpFilterInstanceConfig): boolean {
+  return f.name === 'envoy.filters.http.router' || f.name === 'envoy.router' || f.typeUrl.endsWith('.router.v3.Router');
+}
+
+export class HcmRuntime {
+  readonly stats: HcmStats;
+  readonly filterFactories: readonly HttpFilterFactory[];
+  readonly accessLogs: readonly AccessLogger[];
+  readonly internalOnlyHeaders: readonly string[];
+  private readonly inline: RouteTable | null;
+  private readonly rdsName: string;
+  /** Upgrade types enabled on this HCM (lower-case). */
+  readonly upgrades: ReadonlySet<string>;
+  private warnedUnknown = new Set<string>();
+
+  constructor(
+    readonly config: HttpConnectionManagerConfig,
+    readonly rootStats: StatsScope,
+    readonly log: Logger,
+  ) {
+    this.stats = hcmStats(rootStats, config.statPrefix);
+    const src = config.routeSource;
+    this.inline = src.kind === 'inline' ? compileRouteTable(src.routeConfig) : null;
+    this.rdsName = src.kind === 'rds' ? src.routeConfigName : '';
+    this.internalOnlyHeaders = this.inline?.config.internalOnlyHeaders ?? [];
+    const factories: HttpFilterFactory[] = [];
+    for (const f of config.httpFilters) {
+      if (f.disabled) continue;
+      if (isRouter(f)) {
+        const rc = (f.config as RouteRouterConfig | { passThrough: true } | undefined) ?? DEFAULT_ROUTER_CONFIG;
+        factories.push(new RouterFactory('suppressEnvoyHeaders' in rc ? rc : DEFAULT_ROUTER_CONFIG, rootStats));
+        continue;
+      }
+      const fac = createHttpFilterFactory(f, { stats: rootStats, log, statPrefix: `http.${config.statPrefix}.` });
+      if (fac !== null) factories.push(fac);
+    }
+    this.filterFactories = factories;
+    this.accessLogs = config.accessLogs.map((a) => createAccessLogger(a));
+    this.upgrades = new Set(config.upgradeConfigs.filter((u) => u.enabled).map((u) => u.upgradeType));
+  }
+
+  /** The route table a new stream uses: the inline one, or the RDS table current for the connection. */
+  routeTable(conn: DownstreamConnection): RouteTable | null {
+    if (this.inline !== null) return this.inline;
+    const t = conn.runtime.routes.get(this.rdsName);
+    if (t === undefined && !this.warnedUnknown.has(this.rdsName)) {
+      this.warnedUnknown.add(this.rdsName);
+      this.log.debug({ route_config: this.rdsName }, 'hcm: route configuration not present yet; answering 404');
+    }
+    return t ?? null;
+  }
+
+  /** typed_per_filter_config entries reach the worker as opaque data; filters read them as is. */
+  parsePerFilter(_filterName: string, c: TypedPerFilterConfig): unknown {
+    return c.json ?? c;
+  }
+}

@@ -1,0 +1,279 @@
+// HTTP/1.1 upstream connection pool of one host of one cluster (Envoy's Http1::ConnPoolImpl,
+// reduced): idle keep-alive connections are reused LIFO, a new connection is opened through the
+// cluster's connect() when none is idle, a connection carries one request at a time and is
+// retired after max_requests_per_connection, on `Connection: close`, on any framing doubt or
+// when the upstream closes it. The response side runs our own H1Parser on the raw socket.
+//
+//   router attempt --acquire--> pool --idle?--> H1UpstreamConnection.attach(attempt)
+//                                   \--connect--> cluster.connect(host) --> new connection
+//   socket data --> H1Parser(response) --> attempt.onUpstreamHeaders/Data/Complete
+import type * as net from 'node:net';
+import type { ClusterRuntime, Host } from '../../upstream/cluster-runtime';
+import type { H1CodecError } from '../h1/h1-codec-error';
+import { CRLF_BUFFER, chunkHeader, encodeLastChunk, serializeRequestHead } from '../h1/h1-serializer';
+import type { HeaderMap } from '../header-map';
+import type { UpstreamStream } from './upstream-stream';
+import type { H1MessageHead } from '../h1/h1-message-head';
+import { H1Parser, type H1ParserHandler } from '../h1/h1-parser';
+import type { UpstreamHttpStats } from '../hcm-stats';
+import type { ResetReason } from '../local-reply';
+
+/** The router side of one upstream attempt, as the connection sees it. */
+export interface UpstreamAttempt {
+  /** A connection is ready for this attempt (called at most once). */
+  onPoolReady(conn: UpstreamStream): void;
+  onPoolFailure(reason: ResetReason): void;
+  onUpstreamHeaders(head: H1MessageHead): void;
+  onUpstreamData(chunk: Buffer): void;
+  onUpstreamComplete(trailers: string[] | null): void;
+  onUpstreamReset(reason: ResetReason): void;
+  /** The upstream socket drained (request body backpressure). */
+  onUpstreamDrain(): void;
+}
+
+const MAX_RESPONSE_HEADERS_BYTES = 60 * 1024;
+
+export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
+  readonly parser: H1Parser;
+  attempt: UpstreamAttempt | null = null;
+  requests = 0;
+  /** The request being written was fully sent. */
+  requestDone = false;
+  responseDone = false;
+  private closed = false;
+  private keepAlive = true;
+
+  constructor(
+    readonly pool: H1ConnPool,
+    readonly socket: net.Socket,
+  ) {
+    this.parser = new H1Parser('response', this, { maxHeadersBytes: MAX_RESPONSE_HEADERS_BYTES, maxHeadersCount: 200 });
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onSocketError);
+    socket.on('drain', this.onDrain);
+  }
+
+  get localAddress(): string {
+    const s = this.socket;
+    return s.localAddress ? (s.localAddress.includes(':') ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`) : '';
+  }
+
+  /** Starts a request on this connection. */
+  attach(attempt: UpstreamAttempt): void {
+    this.attempt = attempt;
+    this.requests++;
+    this.requestDone = false;
+    this.responseDone = false;
+  }
+
+  private chunked = false;
+  private tunnel = false;
+
+  sendHeaders(method: string, path: string, authority: string, _scheme: string, headers: HeaderMap, endStream: boolean, tunnel: boolean): void {
+    // Host keeps the client's position and case; it is set (or added) to the final authority.
+    headers.set('host', authority);
+    const out = headers.list;
+    this.tunnel = tunnel;
+    this.chunked = !endStream && !tunnel && headers.get('content-length') === undefined;
+    if (endStream && !tunnel && (method === 'POST' || method === 'PUT' || method === 'PATCH') && headers.get('content-length') === undefined) out.push('content-length', '0');
+    this.parser.expectResponse(method);
+    this.socket.write(serializeRequestHead(method, path, out, this.chunked));
+    if (endStream) this.requestDone = true;
+  }
+
+  sendData(chunk: Buffer, endStream: boolean): boolean {
+    const s = this.socket;
+    let ok = true;
+    if (this.chunked) {
+      if (chunk.length > 0) {
+        s.cork();
+        s.write(chunkHeader(chunk.length));
+        s.write(chunk);
+        ok = s.write(CRLF_BUFFER);
+        s.uncork();
+      }
+      if (endStream) ok = s.write(encodeLastChunk(null));
+    } else if (chunk.length > 0) ok = s.write(chunk);
+    if (endStream) {
+      this.requestDone = true;
+      if (this.tunnel) s.end();
+    }
+    return ok;
+  }
+
+  sendTrailers(trailers: HeaderMap): void {
+    if (this.chunked) this.socket.write(encodeLastChunk(trailers.list));
+    this.requestDone = true;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  reset(): void {
+    this.attempt = null;
+    this.destroy();
+  }
+
+  /** The attempt is over: reuse the connection if it is clean, else close it. */
+  release(): void {
+    this.attempt = null;
+    const pool = this.pool;
+    const max = pool.cluster.config.maxRequestsPerConnection ?? 0;
+    if (this.closed || !this.keepAlive || !this.requestDone || !this.responseDone || !this.parser.isIdle()) {
+      this.destroy();
+      return;
+    }
+    if (max > 0 && this.requests >= max) {
+      pool.stats.upstreamCxMaxRequests.inc();
+      this.destroy();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    pool.idle.push(this);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parser.destroy();
+    this.socket.destroy();
+    this.pool.remove(this);
+  }
+
+  // ---- H1ParserHandler (response) ---------------------------------------------------------
+
+  onMessageBegin(): void {}
+
+  onHeaders(head: H1MessageHead): void {
+    this.lastStatus = head.statusCode;
+    if (!head.keepAlive) this.keepAlive = false;
+    // Interim 100 Continue: we answered the client's Expect ourselves; drop it (Envoy default).
+    if (head.statusCode < 200 && head.statusCode !== 101) return;
+    this.attempt?.onUpstreamHeaders(head);
+  }
+
+  onBody(chunk: Buffer): void {
+    this.attempt?.onUpstreamData(chunk);
+  }
+
+  onMessageComplete(trailers: string[] | null): void {
+    const a = this.attempt;
+    if (a === null) return;
+    if (this.parserInterim()) return;
+    this.responseDone = true;
+    a.onUpstreamComplete(trailers);
+  }
+
+  /** The parser completes 1xx messages too; those are not the response. */
+  private lastStatus = 0;
+  private parserInterim(): boolean {
+    return this.lastStatus > 0 && this.lastStatus < 200 && this.lastStatus !== 101;
+  }
+
+  onError(err: H1CodecError): void {
+    void err;
+    this.pool.stats.upstreamCxProtocolError.inc();
+    const a = this.attempt;
+    this.attempt = null;
+    this.destroy();
+    a?.onUpstreamReset('protocol_error');
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.attempt === null) {
+      // Bytes on an idle connection: the upstream is confused; do not reuse it.
+      this.destroy();
+      return;
+    }
+    this.parser.feed(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    this.keepAlive = false;
+    this.parser.finish();
+    if (!this.closed && this.attempt === null) this.destroy();
+  };
+
+  private readonly onSocketError = (): void => {
+    // 'close' follows.
+  };
+
+  private readonly onDrain = (): void => {
+    this.attempt?.onUpstreamDrain();
+  };
+
+  private readonly onClose = (): void => {
+    const a = this.attempt;
+    this.attempt = null;
+    if (!this.closed) {
+      this.closed = true;
+      this.parser.destroy();
+      this.pool.remove(this);
+    }
+    if (a !== null && !this.responseDone) {
+      this.pool.stats.upstreamCxDestroyWithActiveRq.inc();
+      a.onUpstreamReset('connection_termination');
+    }
+  };
+}
+
+/** Pool of one host. */
+export class H1ConnPool {
+  readonly idle: H1UpstreamConnection[] = [];
+  private readonly all = new Set<H1UpstreamConnection>();
+
+  constructor(
+    readonly cluster: ClusterRuntime,
+    readonly host: Host,
+    readonly stats: UpstreamHttpStats,
+  ) {}
+
+  /** Gets a connection for `attempt`: an idle one synchronously, or a new one later. */
+  acquire(attempt: UpstreamAttempt): void {
+    const idle = this.idle;
+    while (idle.length > 0) {
+      const c = idle.pop()!;
+      if (c.socket.destroyed || !c.socket.writable) {
+        c.destroy();
+        continue;
+      }
+      c.attach(attempt);
+      attempt.onPoolReady(c);
+      return;
+    }
+    this.stats.upstreamRqPendingTotal.inc();
+    this.cluster.connect(this.host, (err, socket) => {
+      if (err !== null || socket === undefined) {
+        this.stats.upstreamRqPendingFailureEject.inc();
+        attempt.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
+        return;
+      }
+      this.stats.upstreamCxHttp1Total.inc();
+      const c = new H1UpstreamConnection(this, socket);
+      this.all.add(c);
+      c.attach(attempt);
+      attempt.onPoolReady(c);
+    });
+  }
+
+  remove(c: H1UpstreamConnection): void {
+    this.all.delete(c);
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  destroy(): void {
+    for (const c of [...this.all]) c.destroy();
+  }
+}

@@ -1,0 +1,187 @@
+// HTTP/2 upstream pool of one host (clusters configured for HTTP/2, e.g. gRPC backends): one
+// multiplexed node:http2 client session over a socket from the cluster's connect(), reopened
+// when it closes or GOAWAYs. Each request is a client stream adapted to UpstreamStream; the
+// response head is handed to the router as an H1MessageHead so both pools share one path.
+import * as http2 from 'node:http2';
+import type { ClusterRuntime, Host } from '../../upstream/cluster-runtime';
+import { H1MessageHead } from '../h1/h1-message-head';
+import type { HeaderMap } from '../header-map';
+import type { UpstreamHttpStats } from '../hcm-stats';
+import type { ResetReason } from '../local-reply';
+import type { UpstreamAttempt } from './h1-conn-pool';
+import type { UpstreamStream } from './upstream-stream';
+
+const H2_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
+
+class H2UpstreamStream implements UpstreamStream {
+  private stream: http2.ClientHttp2Stream | null = null;
+  private gotResponse = false;
+  private done = false;
+
+  constructor(
+    private readonly session: http2.ClientHttp2Session,
+    private attempt: UpstreamAttempt | null,
+  ) {}
+
+  get localAddress(): string {
+    const s = this.session.socket;
+    return s?.localAddress ? `${s.localAddress}:${s.localPort}` : '';
+  }
+
+  sendHeaders(method: string, path: string, authority: string, scheme: string, headers: HeaderMap, endStream: boolean): void {
+    const obj: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, ':authority': authority, ':scheme': scheme };
+    const list = headers.list;
+    for (let i = 0; i < list.length; i += 2) {
+      const k = list[i]!.toLowerCase();
+      if (H2_HOP_BY_HOP.has(k) || (k === 'te' && list[i + 1] !== 'trailers')) continue;
+      const prev = obj[k];
+      obj[k] = prev === undefined ? list[i + 1]! : Array.isArray(prev) ? [...prev, list[i + 1]!] : [String(prev), list[i + 1]!];
+    }
+    let st: http2.ClientHttp2Stream;
+    try {
+      st = this.session.request(obj, { endStream, waitForTrailers: !endStream });
+    } catch {
+      this.fail('connection_termination');
+      return;
+    }
+    this.stream = st;
+    st.on('response', (h) => {
+      if (this.attempt === null) return;
+      const status = Number(h[':status']);
+      if (status < 200) return;
+      this.gotResponse = true;
+      const head = new H1MessageHead();
+      head.statusCode = status;
+      const out: string[] = [];
+      for (const k in h) {
+        if (k.charCodeAt(0) === 58) continue;
+        const v = h[k];
+        if (Array.isArray(v)) for (const x of v) out.push(k, x);
+        else if (v !== undefined) out.push(k, String(v));
+      }
+      head.headers = out;
+      const cl = h['content-length'];
+      head.contentLength = cl === undefined ? -1 : Number(cl);
+      if (st.endAfterHeaders) head.contentLength = 0;
+      this.attempt.onUpstreamHeaders(head);
+    });
+    st.on('data', (d: Buffer) => this.attempt?.onUpstreamData(d));
+    let trailers: string[] | null = null;
+    st.on('trailers', (t) => {
+      trailers = [];
+      for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) trailers.push(k, String(t[k]));
+    });
+    st.on('wantTrailers', () => {
+      if (this.pendingTrailers !== null) st.sendTrailers(this.pendingTrailers);
+      else st.close();
+    });
+    st.on('end', () => {
+      if (this.done) return;
+      this.done = true;
+      const a = this.attempt;
+      this.attempt = null;
+      a?.onUpstreamComplete(trailers);
+    });
+    st.on('drain', () => this.attempt?.onUpstreamDrain());
+    st.on('error', () => {});
+    st.on('close', () => {
+      if (this.done) return;
+      this.done = true;
+      const a = this.attempt;
+      this.attempt = null;
+      a?.onUpstreamReset(st.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'remote_refused_stream_reset' : this.gotResponse ? 'remote_reset' : 'connection_termination');
+    });
+  }
+
+  private pendingTrailers: http2.OutgoingHttpHeaders | null = null;
+
+  sendData(chunk: Buffer, endStream: boolean): boolean {
+    const st = this.stream;
+    if (st === null) return true;
+    let ok = true;
+    if (chunk.length > 0) ok = st.write(chunk);
+    if (endStream) st.end();
+    return ok;
+  }
+
+  sendTrailers(trailers: HeaderMap): void {
+    this.pendingTrailers = trailers.toObject();
+    this.stream?.end();
+  }
+
+  pauseReading(): void {
+    this.stream?.pause();
+  }
+
+  resumeReading(): void {
+    this.stream?.resume();
+  }
+
+  release(): void {
+    this.attempt = null;
+  }
+
+  reset(): void {
+    this.attempt = null;
+    this.done = true;
+    const st = this.stream;
+    if (st !== null && !st.destroyed) st.close(http2.constants.NGHTTP2_CANCEL);
+  }
+
+  fail(reason: ResetReason): void {
+    if (this.done) return;
+    this.done = true;
+    const a = this.attempt;
+    this.attempt = null;
+    a?.onUpstreamReset(reason);
+  }
+
+}
+
+export class H2ConnPool {
+  private session: http2.ClientHttp2Session | null = null;
+  private connecting: UpstreamAttempt[] | null = null;
+
+  constructor(
+    readonly cluster: ClusterRuntime,
+    readonly host: Host,
+    readonly stats: UpstreamHttpStats,
+  ) {}
+
+  acquire(attempt: UpstreamAttempt): void {
+    const s = this.session;
+    if (s !== null && !s.closed && !s.destroyed) {
+      attempt.onPoolReady(new H2UpstreamStream(s, attempt));
+      return;
+    }
+    if (this.connecting !== null) {
+      this.connecting.push(attempt);
+      return;
+    }
+    this.connecting = [attempt];
+    this.stats.upstreamRqPendingTotal.inc();
+    this.cluster.connect(this.host, (err, socket) => {
+      const waiting = this.connecting ?? [];
+      this.connecting = null;
+      if (err !== null || socket === undefined) {
+        for (const a of waiting) a.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
+        return;
+      }
+      this.stats.upstreamCxHttp2Total.inc();
+      const session = http2.connect(`http://${this.host.key}`, { createConnection: () => socket, peerMaxConcurrentStreams: 1 << 30 });
+      session.on('error', () => {});
+      const drop = () => {
+        if (this.session === session) this.session = null;
+      };
+      session.on('close', drop);
+      session.on('goaway', drop);
+      this.session = session;
+      for (const a of waiting) a.onPoolReady(new H2UpstreamStream(session, a));
+    });
+  }
+
+  destroy(): void {
+    this.session?.destroy();
+    this.session = null;
+  }
+}
