@@ -4,6 +4,8 @@
 // event and stream.respond() — measured as the fast option in NODE-PROXY-COST.md. Each HTTP/2
 // stream is an ActiveStream; gRPC trailers pass through (waitForTrailers for gRPC responses).
 import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import type { DownstreamConnection } from '../api/network-filter';
 import { ActiveStream, type DownstreamCodec } from './active-stream';
 import { HeaderMap } from './header-map';
@@ -16,6 +18,33 @@ interface H2Slot {
   readonly stream: http2.ServerHttp2Stream;
   trailers: http2.OutgoingHttpHeaders | null;
   waitForTrailers: boolean;
+}
+
+function replayDuplex(socket: net.Socket, initial: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end();
+      cb();
+    },
+    destroy(err, cb) {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  d.push(initial);
+  socket.on('data', (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.on('end', () => d.push(null));
+  socket.on('close', () => d.destroy());
+  socket.on('error', () => {});
+  return d;
 }
 
 /** One per HCM: turns sockets into HTTP/2 server sessions and streams into ActiveStreams. */
@@ -48,9 +77,10 @@ export class H2ServerCodec implements DownstreamCodec {
       st.downstreamCxHttp2Active.dec();
       st.downstreamCxDestroy.inc();
     });
-    if (initial !== null) socket.unshift(initial);
     this.pending = conn;
-    this.server.emit('connection', socket);
+    // node:http2 reads the native handle directly and would never see bytes we already read
+    // (the preface AUTO detection consumed), so such sockets go through a small Duplex.
+    this.server.emit('connection', initial === null ? socket : replayDuplex(socket, initial));
     this.pending = null;
     socket.resume();
   }
@@ -97,8 +127,9 @@ export class H2ServerCodec implements DownstreamCodec {
       if (!s.done) s.resetStream('remote_reset');
     });
     stream.on('wantTrailers', () => {
-      if (slot.trailers !== null) stream.sendTrailers(slot.trailers);
-      else stream.close();
+      // A gRPC response must end with trailers; an upstream that ended without any gets an
+      // empty trailer block rather than a reset.
+      stream.sendTrailers(slot.trailers ?? {});
     });
     s.decodeHeaders(stream.endAfterHeaders);
   };

@@ -39,13 +39,15 @@ class H2UpstreamStream implements UpstreamStream {
     }
     let st: http2.ClientHttp2Stream;
     try {
-      st = this.session.request(obj, { endStream, waitForTrailers: !endStream });
+      // Request trailers are not forwarded to HTTP/2 upstreams (gRPC never sends them); not
+      // waiting for them keeps END_STREAM on the last DATA frame.
+      st = this.session.request(obj, { endStream });
     } catch {
       this.fail('connection_termination');
       return;
     }
     this.stream = st;
-    st.on('response', (h) => {
+    st.on('response', (h, flags: number) => {
       if (this.attempt === null) return;
       const status = Number(h[':status']);
       if (status < 200) return;
@@ -62,7 +64,8 @@ class H2UpstreamStream implements UpstreamStream {
       head.headers = out;
       const cl = h['content-length'];
       head.contentLength = cl === undefined ? -1 : Number(cl);
-      if (st.endAfterHeaders) head.contentLength = 0;
+      // END_STREAM on the response HEADERS (gRPC trailers-only): no body, no trailers follow.
+      if ((flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 || st.endAfterHeaders) head.contentLength = 0;
       this.attempt.onUpstreamHeaders(head);
     });
     st.on('data', (d: Buffer) => this.attempt?.onUpstreamData(d));
@@ -70,10 +73,6 @@ class H2UpstreamStream implements UpstreamStream {
     st.on('trailers', (t) => {
       trailers = [];
       for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) trailers.push(k, String(t[k]));
-    });
-    st.on('wantTrailers', () => {
-      if (this.pendingTrailers !== null) st.sendTrailers(this.pendingTrailers);
-      else st.close();
     });
     st.on('end', () => {
       if (this.done) return;
@@ -93,8 +92,6 @@ class H2UpstreamStream implements UpstreamStream {
     });
   }
 
-  private pendingTrailers: http2.OutgoingHttpHeaders | null = null;
-
   sendData(chunk: Buffer, endStream: boolean): boolean {
     const st = this.stream;
     if (st === null) return true;
@@ -104,8 +101,7 @@ class H2UpstreamStream implements UpstreamStream {
     return ok;
   }
 
-  sendTrailers(trailers: HeaderMap): void {
-    this.pendingTrailers = trailers.toObject();
+  sendTrailers(_trailers: HeaderMap): void {
     this.stream?.end();
   }
 
