@@ -65,7 +65,8 @@ export class WorkerEngine implements ListenerHost {
   /** Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. */
   async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
     const previous = this.runtime;
-    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log);
+    const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
+    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log, secrets);
     // Route tables compile once per changed RouteConfiguration; unchanged ones are reused.
     const routes = new Map<string, RouteTable>();
     const nextCache = new Map<string, { key: string; table: RouteTable }>();
@@ -77,7 +78,6 @@ export class WorkerEngine implements ListenerHost {
       nextCache.set(rc.name, { key, table });
     }
     this.routeCache = nextCache;
-    const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
     const edsIndex = new Map<string, string[]>();
     for (const c of snap.clusters) {
       if (c.type !== 'EDS') continue;

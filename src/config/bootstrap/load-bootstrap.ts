@@ -16,6 +16,8 @@ import { translateAddress } from '../translate/address';
 import { translateCluster } from '../translate/cluster';
 import { createExtensionTranslator } from '../translate/extension';
 import { translateListener } from '../translate/listener';
+import { translateSecret } from '../translate/secret';
+import type { SecretConfig } from '../model/secret';
 import { translateStatsConfig } from '../translate/stats-config';
 import { durationMs, structToJson, type Msg } from '../translate/proto-util';
 import type { Flags } from './flags';
@@ -162,6 +164,16 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     cnames.add(cfg.name);
     clusters.push(cfg);
   });
+  const secrets: SecretConfig[] = [];
+  const snames = new Set<string>();
+  ((staticResources.secrets ?? []) as Msg[]).forEach((m, i) => {
+    const sink = errors.at(`static_resources.secrets[${i}]`);
+    const sec = translateSecret(m, sink);
+    if (!sec) return;
+    if (snames.has(sec.name)) sink.add('name', `duplicate secret name '${sec.name}'`);
+    snames.add(sec.name);
+    secrets.push(sec);
+  });
   let admin: BootstrapConfig['admin'];
   if (message.admin?.address) {
     const address = translateAddress(message.admin.address, errors, 'admin.address');
@@ -190,6 +202,7 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     ...(admin ? { admin } : {}),
     staticListeners: listeners,
     staticClusters: clusters,
+    staticSecrets: secrets,
     dynamicResources: dyn,
     runtime: runtimeLayers(message.layeredRuntime),
     statsFlushIntervalMs: durationMs(message.statsFlushInterval) ?? 5000,

@@ -4,6 +4,7 @@ import type { AddressConfig } from './address';
 import type { ClusterConfig, LocalityConfig } from './cluster';
 import type { ListenerConfig } from './listener';
 import type { StatsConfig } from './stats';
+import type { SecretConfig } from './secret';
 
 export interface NodeConfig {
   readonly id: string;
@@ -35,6 +36,8 @@ export interface BootstrapConfig {
   readonly admin?: { readonly address: AddressConfig; readonly accessLogPaths: readonly string[] };
   readonly staticListeners: readonly ListenerConfig[];
   readonly staticClusters: readonly ClusterConfig[];
+  /** static_resources.secrets (TLS certificates and validation contexts named by SDS configs). */
+  readonly staticSecrets: readonly SecretConfig[];
   readonly dynamicResources: DynamicResourcesConfig;
   /** Flattened static runtime layers (later layers win). */
   readonly runtime: Readonly<Record<string, string | number | boolean>>;

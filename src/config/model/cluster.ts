@@ -3,6 +3,7 @@
 // ClusterRuntime with hosts, a load balancer and connection pools.
 import type { AddressConfig } from './address';
 import type { TransportSocketConfig } from './listener';
+import type { TransportSocketMatchConfig } from './tls';
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
 
@@ -163,6 +164,8 @@ export interface ClusterConfig {
   readonly respectDnsTtl: boolean;
   readonly circuitBreakers: readonly CircuitBreakerThresholdsConfig[];
   readonly transportSocket?: TransportSocketConfig;
+  /** transport_socket_matches: per-endpoint transport sockets by endpoint metadata (Istio's tlsMode). */
+  readonly transportSocketMatches?: readonly TransportSocketMatchConfig[];
   /** upstream_bind_config.source_address (Istio binds inbound clusters to 127.0.0.6). */
   readonly upstreamBindAddress?: string;
   readonly metadata: Readonly<Record<string, unknown>>;

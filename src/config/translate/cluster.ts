@@ -5,6 +5,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreaker
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../model/listener';
 import { translateLoadAssignment, metadataToJson } from './endpoint';
 import type { ExtensionTranslator } from './extension';
+import { translateTransportSocketMatches } from '../../extensions/transport-sockets/transport-socket-matches';
 import { durationMs, num, unpackAny, wrapped, type Msg } from './proto-util';
 
 const TYPES: readonly ClusterDiscoveryType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
@@ -86,6 +87,7 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     const ts = ext.parseNested('transport_socket', String(msg.transportSocket.name ?? ''), msg.transportSocket.typedConfig, false, errors, 'transport_socket');
     if (ts) transportSocket = ts;
   }
+  const transportSocketMatches = msg.transportSocketMatches?.length ? translateTransportSocketMatches(msg.transportSocketMatches, ext, errors) : undefined;
   const bind = msg.upstreamBindConfig?.sourceAddress?.address as string | undefined;
   const ka = msg.upstreamConnectionOptions?.tcpKeepalive as Msg | undefined;
   const od = msg.originalDstLbConfig as Msg | undefined;
@@ -124,6 +126,7 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     respectDnsTtl: !!msg.respectDnsTtl,
     circuitBreakers: thresholds,
     ...(transportSocket ? { transportSocket } : {}),
+    ...(transportSocketMatches?.length ? { transportSocketMatches } : {}),
     ...(bind ? { upstreamBindAddress: bind } : {}),
     metadata: metadataToJson(msg.metadata),
     upstreamHttpProtocol: protocol,

@@ -5,6 +5,7 @@
 // children through the manager current at the time.
 import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
+import type { SecretConfig } from '../../config/model/secret';
 import type { StatsScope } from '../../stats/stats-store';
 import { ClusterRuntime } from './cluster-runtime';
 
@@ -17,6 +18,7 @@ export class ClusterManager {
     previous: ClusterManager | undefined,
     scope: StatsScope,
     log: Logger,
+    secrets: ReadonlyMap<string, SecretConfig> = new Map(),
   ) {
     for (const cfg of configs) {
       const old = previous?.clusters.get(cfg.name);
@@ -27,6 +29,7 @@ export class ClusterManager {
         const eps = endpoints.get(cfg.edsServiceName ?? cfg.name);
         if (eps) rt.setEndpoints(eps);
       }
+      rt.secrets = secrets;
       this.clusters.set(cfg.name, rt);
     }
     const resolve = (name: string) => this.clusters.get(name);

@@ -19,6 +19,9 @@
 //   cluster.reportHttpStatus(host, code), cluster.reportResult(host, result)  outlier detection
 //   host.subscribe((host, 'removed' | 'unhealthy') => drain pool)           pool draining
 //   config.maxRequestsPerConnection, config.perConnectionBufferLimitBytes    pool settings
+import type { SecretConfig } from '../../config/model/secret';
+import { isTlsTransport, wrapUpstreamTls } from '../tls/upstream-tls';
+import { selectTransportSocket } from '../tls/transport-socket-select';
 import { lookup, promises as dnsPromises } from 'node:dns';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
@@ -522,6 +525,9 @@ export class ClusterRuntime {
    * or LocalOriginConnectSuccessFinal when `finalResult` (tcp_proxy: nothing else follows).
    * An address (not a Host) of an ORIGINAL_DST cluster maps to its original-destination host.
    */
+  /** SDS secrets of the current snapshot (ClusterManager sets them on every apply). */
+  secrets: ReadonlyMap<string, SecretConfig> = new Map();
+
   connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false): net.Socket {
     let host: Host | undefined;
     let address: AddressConfig;
@@ -593,7 +599,19 @@ export class ClusterRuntime {
           h.sockets.delete(socket);
         }
       });
-      done(null, socket);
+      // TLS (cluster transport_socket, or the transport_socket_matches entry the endpoint's
+      // metadata selects — Istio's tlsMode: istio) is set up before the caller sees the socket.
+      const ts = selectTransportSocket(this.config.transportSocketMatches, this.config.transportSocket, h?.metadata);
+      if (!isTlsTransport(ts)) return done(null, socket);
+      wrapUpstreamTls(socket, ts!, { secrets: this.secrets }, undefined, (err, res) => {
+        if (err || !res) {
+          stats.upstreamCxConnectFail.inc();
+          this.log.debug({ cluster: this.config.name, err: err?.message }, 'upstream TLS handshake failed');
+          socket.destroy();
+          return done('connect_fail', undefined);
+        }
+        done(null, res.socket);
+      });
     });
     socket.once('error', () => {
       if (settled) return;
