@@ -247,8 +247,24 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
       this.conn.socket.destroy();
       return;
     }
-    this.conn.socket.write(head);
+    const socket = this.conn.socket;
+    if (!endStream && framing !== FRAME_NONE && !this.corked) {
+      // Head and the first body bytes usually come from the same upstream read: cork so they
+      // leave in one writev (one syscall per response, as nginx does).
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    socket.write(head);
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    if (this.corked) {
+      this.corked = false;
+      this.conn.socket.uncork();
+    }
+  };
 
   writeData(_stream: ActiveStream, chunk: Buffer, endStream: boolean): boolean {
     if (this.closed) return true;
@@ -258,15 +274,11 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     switch (this.framing) {
       case FRAME_CHUNKED:
         if (len > 0) {
-          if (len < 1024) {
-            socket.write(Buffer.concat([chunkHeader(len), chunk, CRLF_BUFFER]));
-          } else {
-            socket.cork();
-            socket.write(chunkHeader(len));
-            socket.write(chunk);
-            socket.write(CRLF_BUFFER);
-            socket.uncork();
-          }
+          socket.cork();
+          socket.write(chunkHeader(len));
+          socket.write(chunk);
+          socket.write(CRLF_BUFFER);
+          socket.uncork();
         }
         if (endStream) socket.write(encodeLastChunk(null));
         break;
@@ -279,6 +291,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
       default:
         if (len > 0) socket.write(chunk);
     }
+    if (this.corked) this.uncork();
     return !socket.writableNeedDrain;
   }
 

@@ -55,9 +55,13 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
     socket.on('drain', this.onDrain);
   }
 
+  private local: string | null = null;
   get localAddress(): string {
-    const s = this.socket;
-    return s.localAddress ? (s.localAddress.includes(':') ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`) : '';
+    if (this.local === null) {
+      const s = this.socket;
+      this.local = s.localAddress ? (s.localAddress.includes(':') ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`) : '';
+    }
+    return this.local;
   }
 
   /** Starts a request on this connection. */
