@@ -83,7 +83,7 @@ run() {
   else
     out=$(h2load -c$CONNS -m10 -D"$SECS" --log-file="$work/h2.log" "http://127.0.0.1:$port$path" 2>&1)
     rps=$(awk '/finished in/ {print $4}' <<<"$out" | tr -d ',')
-    n=$(awk '/^requests:/ {print $8}' <<<"$out")
+    n=$(node -e "console.log(Math.round($rps*$SECS))")
     p99=$(awk '{print $3}' "$work/h2.log" | sort -n | awk '{a[NR]=$1} END {print (NR? a[int(NR*0.99)]/1000 : 0)}')
   fi
   t1=$(ticks "$pid")

@@ -47,16 +47,17 @@ export function parseFormat(text: string): { parts: FormatPart[] } | { error: st
       i += 2;
       continue;
     }
-    const end = text.indexOf('%', i + 1);
-    if (end < 0) return { error: `Incorrect configuration: ${text}. Couldn't find valid command at position ${i}` };
-    const body = text.slice(i + 1, end);
-    const m = /^([A-Z_0-9]+)(?:\((.*)\))?(?::(\d+))?$/.exec(body);
+    // COMMAND, COMMAND(arg) or COMMAND(arg):N, then '%'. The argument may itself hold '%'
+    // (START_TIME(%Y-%m-%d)), so it runs to the closing parenthesis.
+    const m = /^([A-Z_0-9]+)(?:\(([^)]*)\))?(?::(\d+))?%/.exec(text.slice(i + 1));
     if (m === null) {
-      // Not a command (e.g. a lone percent sign in text): keep it literally, as Envoy does.
+      if (/^[A-Z_0-9]+/.test(text.slice(i + 1))) return { error: `Incorrect configuration: ${text}. Couldn't find valid command at position ${i}` };
+      // Not a command (e.g. a lone percent sign in text): keep it literally.
       lit += '%';
       i++;
       continue;
     }
+    const end = i + m[0].length;
     const name = m[1]!;
     if (!FORMAT_COMMANDS.has(name)) return { error: `Not supported field in StreamInfo: ${name}` };
     if (lit !== '') {
