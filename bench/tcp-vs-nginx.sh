@@ -16,7 +16,7 @@ cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$
 trap cleanup EXIT
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-IPERF=$(free_port); MP=$(free_port); NG=$(free_port); ADMIN=$(free_port)
+IPERF=$(free_port); MP=$(free_port); NG=$(free_port); ADMIN=$(free_port); MPJS=$(free_port); ADMINJS=$(free_port)
 
 iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 & pids+=($!)   # restarted per run below
 kill "${pids[-1]}" 2>/dev/null || true
@@ -37,6 +37,9 @@ static_resources:
     load_assignment: {cluster_name: iperf, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: $IPERF}}}}]}]}
 YAML
 node bin/meshproxy -c "$work/bootstrap.yaml" --concurrency 1 -l error & pids+=($!)
+# The same proxy with the kernel splice relay turned off (JS relay), for comparison.
+sed -e "s/port_value: $MP}/port_value: $MPJS}/" -e "s/port_value: $ADMIN}/port_value: $ADMINJS}/" "$work/bootstrap.yaml" > "$work/bootstrap-js.yaml"
+MESHPROXY_DISABLE_SPLICE=1 node bin/meshproxy -c "$work/bootstrap-js.yaml" --concurrency 1 -l error & pids+=($!)
 
 mods=""
 for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
@@ -62,12 +65,13 @@ run() { # $1 = port; prints Gbit/s of the receiver
   wait "$sp" 2>/dev/null || true
 }
 
-mp_all=(); ng_all=()
+mp_all=(); ng_all=(); js_all=()
 for r in $(seq "$ROUNDS"); do
   ng_all+=("$(run "$NG")")
   mp_all+=("$(run "$MP")")
+  js_all+=("$(run "$MPJS")")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-mp=$(median "${mp_all[@]}"); ng=$(median "${ng_all[@]}")
-echo "rounds: nginx ${ng_all[*]} Gbit/s; meshproxy ${mp_all[*]} Gbit/s"
-echo "median: nginx $ng Gbit/s, meshproxy $mp Gbit/s, ratio meshproxy/nginx = $(node -e "console.log(($mp/$ng).toFixed(2))")"
+mp=$(median "${mp_all[@]}"); ng=$(median "${ng_all[@]}"); js=$(median "${js_all[@]}")
+echo "rounds: nginx ${ng_all[*]} Gbit/s; meshproxy ${mp_all[*]} Gbit/s; meshproxy JS relay ${js_all[*]} Gbit/s"
+echo "median: nginx $ng Gbit/s, meshproxy (splice) $mp Gbit/s = $(node -e "console.log(($mp/$ng).toFixed(2))")x, meshproxy (JS relay) $js Gbit/s = $(node -e "console.log(($js/$ng).toFixed(2))")x"

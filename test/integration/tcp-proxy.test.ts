@@ -20,7 +20,13 @@ async function statValue(p: ProxyProcess, name: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
-describe.each([1, 2])('tcp_proxy through the proxy process (--concurrency %i)', (concurrency) => {
+// The kernel splice relay serves plaintext connections when its addon is built; the JS relay
+// (used for TLS and as a fallback) is run too, with MESHPROXY_DISABLE_SPLICE=1.
+describe.each([
+  [1, 'splice relay', {}],
+  [2, 'splice relay', {}],
+  [1, 'JS relay', { MESHPROXY_DISABLE_SPLICE: '1' }],
+] as const)('tcp_proxy through the proxy process (--concurrency %i, %s)', (concurrency, _relay, env) => {
   let echo: net.Server;
   let proxy: ProxyProcess;
   let addr: { host: string; port: number };
@@ -32,7 +38,7 @@ describe.each([1, 2])('tcp_proxy through the proxy process (--concurrency %i)', 
       s.on('end', () => (s.bytesRead === 5 ? s.end('bye') : s.end()));
       s.on('error', () => {});
     });
-    proxy = await startProxy(tcpProxyBootstrap(portOf(echo)), ['--concurrency', String(concurrency)]);
+    proxy = await startProxy(tcpProxyBootstrap(portOf(echo)), ['--concurrency', String(concurrency)], env);
     addr = await proxy.listener('tcp');
   }, 30_000);
   afterAll(async () => {

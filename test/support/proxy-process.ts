@@ -21,12 +21,12 @@ export interface ProxyProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startProxy(bootstrap: object, args: string[] = []): Promise<ProxyProcess> {
+export async function startProxy(bootstrap: object, args: string[] = [], env: Record<string, string> = {}): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'meshproxy-test-'));
   const cfg = join(dir, 'bootstrap.json');
   writeFileSync(cfg, JSON.stringify(bootstrap));
   const adminPath = join(dir, 'admin-address');
-  const child = spawn(process.execPath, [BIN, '-c', cfg, '--admin-address-path', adminPath, '--concurrency', '1', '-l', 'warning', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, '-c', cfg, '--admin-address-path', adminPath, '--concurrency', '1', '-l', 'warning', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -2,6 +2,8 @@
 // connects with up to max_connect_attempts tries, then relays bytes both ways with backpressure
 // bounded by the per-connection buffer limit, half-close in each direction, and an idle
 // timeout. A connect failure (or no cluster / no healthy host) closes the downstream, as Envoy.
+import * as tls from 'node:tls';
+import { nativeTcpRelay, type TcpRelayCounts, type TcpRelayHandle, type TcpRelayResult, type TcpRelaySeam } from '../../platform/tcp-relay';
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import type { TcpProxyConfig } from '../../extensions/filters/network/tcp-proxy/config';
@@ -55,6 +57,25 @@ export class TcpProxyFactory implements NetworkFilterFactory {
   }
 
   readonly log: Logger;
+  /** Zero-copy relay for plaintext connections (null: JS relay only). */
+  readonly relay: TcpRelaySeam | null = spliceRelay();
+  /** Running zero-copy relays, whose byte counts are added to stats on a coarse tick. */
+  readonly relays = new Set<TcpProxySession>();
+  private relayTick: NodeJS.Timeout | undefined;
+
+  trackRelay(s: TcpProxySession, on: boolean): void {
+    if (on) this.relays.add(s);
+    else this.relays.delete(s);
+    if (this.relays.size > 0 && !this.relayTick) {
+      this.relayTick = setInterval(() => {
+        for (const r of this.relays) r.flushRelayCounts();
+      }, RELAY_STATS_TICK_MS);
+      this.relayTick.unref();
+    } else if (this.relays.size === 0 && this.relayTick) {
+      clearInterval(this.relayTick);
+      this.relayTick = undefined;
+    }
+  }
 
   pickCluster(): string {
     const r = this.config.route;
@@ -71,6 +92,18 @@ export class TcpProxyFactory implements NetworkFilterFactory {
     this.stats.downstreamCxTotal.inc();
     new TcpProxySession(this, conn).start();
   }
+}
+
+const RELAY_STATS_TICK_MS = 1000;
+
+let relaySeam: TcpRelaySeam | null | undefined;
+/**
+ * The splice relay when the addon is usable, else null (the JS relay serves). Set
+ * MESHPROXY_DISABLE_SPLICE=1 to force the JS relay (benchmarks compare both).
+ */
+function spliceRelay(): TcpRelaySeam | null {
+  if (relaySeam === undefined) relaySeam = process.env.MESHPROXY_DISABLE_SPLICE === '1' || !nativeTcpRelay.spliceAvailable() ? null : nativeTcpRelay;
+  return relaySeam;
 }
 
 /** One proxied connection. Handlers are methods bound once per connection. */
@@ -134,6 +167,7 @@ class TcpProxySession {
     }
     this.upstream = up;
     const down = this.conn.socket;
+    if (this.f.relay && !(down instanceof tls.TLSSocket) && !(up instanceof tls.TLSSocket) && this.startSplice(down, up)) return;
     up.on('data', this.onUpData);
     up.on('end', this.onUpEnd);
     up.on('drain', this.onUpDrain);
@@ -151,6 +185,56 @@ class TcpProxySession {
       this.durationTimer = setTimeout(this.onMaxDuration, this.f.config.maxDownstreamConnectionDurationMs);
     }
     down.resume();
+  };
+
+  private relay: TcpRelayHandle | undefined;
+  private relayCounted: TcpRelayCounts = { bytesAtoB: 0, bytesBtoA: 0 };
+
+  /**
+   * Plaintext on both sides: hand the two sockets to the kernel relay (splice through a pipe per
+   * direction). Same semantics as the JS path — half-close, idle timeout, buffer bound per
+   * direction, byte stats (added on a coarse tick and at the end). False: use the JS path.
+   */
+  private startSplice(down: net.Socket, up: net.Socket): boolean {
+    up.on('error', this.onUpError);
+    up.on('close', this.onUpClose);
+    try {
+      this.relay = this.f.relay!.startRelay(down, up, { idleTimeoutMs: this.f.config.idleTimeoutMs, bufferBytes: this.conn.bufferLimitBytes }, this.onRelayDone);
+    } catch {
+      up.off('error', this.onUpError);
+      up.off('close', this.onUpClose);
+      return false;
+    }
+    this.f.trackRelay(this, true);
+    if (this.f.config.maxDownstreamConnectionDurationMs) {
+      this.durationTimer = setTimeout(this.onMaxDuration, this.f.config.maxDownstreamConnectionDurationMs);
+    }
+    return true;
+  }
+
+  /** Adds the bytes moved since the last call to Envoy's byte counters. */
+  flushRelayCounts(): void {
+    if (!this.relay) return;
+    const c = this.relay.counts();
+    const down = c.bytesAtoB - this.relayCounted.bytesAtoB;
+    const upb = c.bytesBtoA - this.relayCounted.bytesBtoA;
+    this.relayCounted = c;
+    if (down > 0) {
+      this.f.stats.downstreamCxRxBytesTotal.add(down);
+      this.cluster!.stats.upstreamCxTxBytesTotal.add(down);
+    }
+    if (upb > 0) {
+      this.f.stats.downstreamCxTxBytesTotal.add(upb);
+      this.cluster!.stats.upstreamCxRxBytesTotal.add(upb);
+    }
+  }
+
+  private readonly onRelayDone = (r: TcpRelayResult): void => {
+    this.flushRelayCounts();
+    this.f.trackRelay(this, false);
+    this.relay = undefined;
+    if (r.reason === 'idle_timeout') this.f.stats.idleTimeout.inc();
+    if (this.durationTimer) clearTimeout(this.durationTimer);
   };
 
   private readonly onDownData = (chunk: Buffer): void => {
@@ -205,6 +289,7 @@ class TcpProxySession {
 
   private readonly onMaxDuration = (): void => {
     this.f.stats.maxDownstreamConnectionDuration.inc();
+    if (this.relay) return this.relay.abort();
     this.closeBoth();
   };
 
