@@ -25,7 +25,7 @@ describe('HTTP routing through the HCM (in-process worker)', () => {
     });
     b = await upstream((_req, res) => res.end('b'));
     mirror = await upstream((_req, res) => res.end('mirror'));
-    slow = await upstream((_req, res) => setTimeout(() => res.end('late'), 1500));
+    slow = await upstream((_req, res) => setTimeout(() => res.end('late'), 1500).unref());
     flaky = await upstream((_req, res) => {
       flakyCalls++;
       res.statusCode = flakyCalls % 2 === 1 ? 503 : 200;

@@ -4,6 +4,7 @@
 // chunked, close-delimited for HTTP/1.0, raw after an upgrade), keep-alive, 100-continue
 // answered locally, upgrades per upgrade_configs, codec errors answered with Envoy's status and
 // details then close, connection and stream idle timeouts, and read/write backpressure.
+import { timer } from './timer';
 import type { DownstreamConnection } from '../api/network-filter';
 import { ActiveStream, type DownstreamCodec } from './active-stream';
 import type { H1CodecError } from './h1/h1-codec-error';
@@ -58,7 +59,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     socket.on('close', this.onClose);
     socket.on('error', this.onSocketError);
     socket.on('drain', this.onDrain);
-    if (this.idleMs > 0) this.timer = setTimeout(this.onTimer, this.idleMs);
+    if (this.idleMs > 0) this.timer = timer(this.onTimer, this.idleMs);
   }
 
   /** Bytes already read from the socket (e.g. by protocol detection) are fed first. */
@@ -141,7 +142,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.streamIdleMs > 0) this.timer = setTimeout(this.onTimer, this.streamIdleMs);
+    if (this.streamIdleMs > 0) this.timer = timer(this.onTimer, this.streamIdleMs);
     this.requestKeepAlive = head.keepAlive;
     s.minorVersion = head.minorVersion;
     s.method = head.method;
@@ -324,7 +325,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     this.stream = null;
     if (this.closed) return;
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = this.idleMs > 0 ? setTimeout(this.onTimer, this.idleMs) : null;
+    this.timer = this.idleMs > 0 ? timer(this.onTimer, this.idleMs) : null;
     if (this.closeAfter || stream.closeConnection) {
       this.close();
       return;

@@ -5,6 +5,7 @@
 // backpressure both ways, the route timeout (default 15 s) and per-try timeout, retries per
 // retry_policy with jittered exponential back-off and previous_hosts, request mirroring (fire
 // and forget), and the local replies Envoy sends when all of that fails (503 UH/UF/UC, 504 UT).
+import { timer } from './timer';
 import type { RouteRouterConfig } from '../../extensions/filters/http/router/config';
 import type { Host } from '../upstream/cluster-runtime';
 import type { ClusterRuntime } from '../upstream/cluster-runtime';
@@ -284,8 +285,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   private onRequestComplete(): void {
-    if (this.timeoutMs > 0 && this.globalTimer === null && !this.tunnel) this.globalTimer = setTimeout(this.onGlobalTimeout, this.timeoutMs);
-    if (this.up !== null && this.retry.perTryTimeoutMs > 0 && this.perTryTimer === null) this.perTryTimer = setTimeout(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
+    if (this.timeoutMs > 0 && this.globalTimer === null && !this.tunnel) this.globalTimer = timer(this.onGlobalTimeout, this.timeoutMs);
+    if (this.up !== null && this.retry.perTryTimeoutMs > 0 && this.perTryTimer === null) this.perTryTimer = timer(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
     if (this.mirrorBody !== null && this.s !== undefined) {
       const body = this.mirrorBody;
       this.mirrorBody = null;
@@ -352,7 +353,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     if (trailers !== null) up.sendTrailers(trailers);
     else if (complete && body.length === 0 && this.tunnel) up.sendData(EMPTY, true);
     if (!this.bufferForRetry) this.body = [];
-    if (complete && this.retry.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
+    if (complete && this.retry.perTryTimeoutMs > 0) this.perTryTimer = timer(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
     if (this.downPaused) {
       this.downPaused = false;
       s.codec.resumeReading(s);
@@ -409,7 +410,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     // Envoy JitteredExponentialBackOffStrategy: random in [0, base * (2^n - 1)), capped at max.
     const ceiling = Math.min(this.retry.baseMs * ((1 << Math.min(this.retriesDone, 20)) - 1), this.retry.maxMs);
     const delay = Math.floor(Math.random() * ceiling);
-    this.backoffTimer = setTimeout(this.startAttempt, delay);
+    this.backoffTimer = timer(this.startAttempt, delay);
   }
 
   onUpstreamHeaders(head: H1MessageHead): void {

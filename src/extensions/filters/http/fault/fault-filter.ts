@@ -4,6 +4,7 @@
 // x-envoy-fault-* request headers when header control is on. Response flags DI / FI and Envoy's
 // stats http.<prefix>.fault.{delays_injected,aborts_injected,active_faults} (Envoy
 // source/extensions/filters/http/fault/fault_filter.cc).
+import { timer } from '../../../../engine/http/timer';
 import type { HttpFilter, HttpFilterFactory, HttpStreamCallbacks, FilterStatus } from '../../../../engine/http/filter-api';
 import { CONTINUE, STOP } from '../../../../engine/http/filter-api';
 import { HeaderMatcher } from '../../../../engine/http/route/matchers';
@@ -69,7 +70,7 @@ class FaultFilter implements HttpFilter {
         this.begin();
         f.delaysInjected.inc();
         s.setResponseFlag('DI');
-        this.timer = setTimeout(this.afterDelay, ms);
+        this.timer = timer(this.afterDelay, ms);
         return STOP;
       }
     }
