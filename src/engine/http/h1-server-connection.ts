@@ -92,6 +92,8 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     this.closed = true;
     this.parser.destroy();
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.headersTimer !== null) clearTimeout(this.headersTimer);
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     const st = this.hcm.stats;
     st.downstreamCxActive.dec();
     st.downstreamCxHttp1Active.dec();
@@ -130,11 +132,42 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
 
   // ---- H1ParserHandler -------------------------------------------------------------------
 
-  onMessageBegin(): void {}
+  /** request_headers_timeout: armed at the first byte of a request, disarmed at its last header. */
+  private headersTimer: NodeJS.Timeout | null = null;
+  /** request_timeout: armed when headers arrive, disarmed when the request is complete. */
+  private requestTimer: NodeJS.Timeout | null = null;
+
+  onMessageBegin(): void {
+    const ms = this.hcm.config.requestHeadersTimeoutMs;
+    if (ms > 0) this.headersTimer = timer(this.onHeadersTimeout, ms);
+  }
+
+  private readonly onHeadersTimeout = (): void => {
+    this.headersTimer = null;
+    if (this.closed || this.stream !== null) return;
+    // Envoy closes the connection without a response when the headers do not arrive in time.
+    this.hcm.stats.downstreamRqTimeout.inc();
+    this.conn.socket.destroy();
+  };
+
+  private readonly onRequestTimeout = (): void => {
+    this.requestTimer = null;
+    const s = this.stream;
+    if (s === null || s.requestComplete || s.done) return;
+    this.hcm.stats.downstreamRqTimeout.inc();
+    s.closeConnection = true;
+    s.sendLocalReply(408, 'request timeout', DETAILS.REQUEST_OVERALL_TIMEOUT);
+    if (!s.done) s.resetStream('local_reset');
+  };
 
   onHeaders(head: H1MessageHead): void {
     const hcm = this.hcm;
+    if (this.headersTimer !== null) {
+      clearTimeout(this.headersTimer);
+      this.headersTimer = null;
+    }
     const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers));
+    if (hcm.config.requestTimeoutMs > 0 && !head.upgrade) this.requestTimer = timer(this.onRequestTimeout, hcm.config.requestTimeoutMs);
     this.stream = s;
     this.requests++;
     hcm.stats.downstreamRqHttp1Total.inc();
@@ -323,6 +356,10 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   streamDone(stream: ActiveStream): void {
     if (this.stream !== stream) return;
     this.stream = null;
+    if (this.requestTimer !== null) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = null;
+    }
     if (this.closed) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = this.idleMs > 0 ? timer(this.onTimer, this.idleMs) : null;
