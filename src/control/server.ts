@@ -78,7 +78,7 @@ export class Server {
     this.publisher = new SnapshotPublisher(this.workers, this.logs.component('config'), (_snap, bound) => {
       this.bound = bound;
     });
-    const staticSnapshot: ConfigSnapshot = { generation: 1, listeners: config.staticListeners, routeConfigs: [], clusters: config.staticClusters, endpoints: {}, secrets: [], versions: {} };
+    const staticSnapshot: ConfigSnapshot = { generation: 1, listeners: config.staticListeners, routeConfigs: [], clusters: config.staticClusters, endpoints: {}, secrets: config.staticSecrets, versions: {} };
     await this.publisher.applyNow(staticSnapshot);
     g('listener_manager.total_listeners_active').set(config.staticListeners.length);
     g('cluster_manager.active_clusters').set(config.staticClusters.length);

@@ -95,6 +95,7 @@ export class XdsController {
     this.store = new ConfigStore({
       staticListeners: bootstrap.staticListeners,
       staticClusters: bootstrap.staticClusters,
+      staticSecrets: bootstrap.staticSecrets,
       translators: xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped')),
       ...(options.initialFetchTimeoutMs ? { initialFetchTimeoutMs: options.initialFetchTimeoutMs } : {}),
       onAsyncChange: (change) => {

@@ -34,6 +34,8 @@ export interface StoreTranslators {
 export interface ConfigStoreOptions {
   readonly staticListeners: readonly ListenerConfig[];
   readonly staticClusters: readonly ClusterConfig[];
+  /** static_resources.secrets: always present, never replaced over SDS. */
+  readonly staticSecrets?: readonly SecretConfig[];
   readonly translators: StoreTranslators;
   /**
    * Envoy's initial_fetch_timeout per named type: after this long without the resource, a
@@ -350,7 +352,7 @@ export class ConfigStore {
       routeConfigs: [...this.rds.names()].sort().map((n) => this.rds.value(n)!),
       clusters: [...this.options.staticClusters, ...byName(this.activeClusters)],
       endpoints,
-      secrets: [...this.sds.names()].sort().map((n) => this.sds.value(n)!),
+      secrets: [...(this.options.staticSecrets ?? []), ...[...this.sds.names()].sort().map((n) => this.sds.value(n)!)],
       versions,
     };
   }
