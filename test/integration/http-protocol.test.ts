@@ -5,6 +5,7 @@
 // local rate limit filters.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const SERVICE = {
 describe('HTTP protocol edges through the HCM', () => {
   let up: Awaited<ReturnType<typeof upstream>>;
   let ws: net.Server;
+  let connectUp: http.Server;
   let grpcServer: grpc.Server;
   let grpcPort: number;
   let h: HttpHarness;
@@ -43,6 +45,14 @@ describe('HTTP protocol edges through the HCM', () => {
       s.on('error', () => {});
     });
     await new Promise<void>((r) => ws.listen(0, '127.0.0.1', r));
+    connectUp = http.createServer();
+    connectUp.on('connect', (_req: http.IncomingMessage, sock: net.Socket) => {
+      sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      sock.on('data', (d) => sock.write(Buffer.concat([Buffer.from('tunnel:'), d])));
+      sock.on('error', () => {});
+      sock.on('end', () => sock.end());
+    });
+    await new Promise<void>((r) => connectUp.listen(0, '127.0.0.1', r));
     grpcServer = new grpc.Server();
     grpcServer.addService(SERVICE as unknown as grpc.ServiceDefinition, {
       unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
@@ -67,10 +77,11 @@ describe('HTTP protocol edges through the HCM', () => {
         clusters: [
           cluster('up', [up.port]),
           cluster('ws', [(ws.address() as net.AddressInfo).port]),
+          cluster('connect', [(connectUp.address() as net.AddressInfo).port]),
           cluster('grpc', [grpcPort], { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } } }),
         ],
         hcm: {
-          upgrade_configs: [{ upgrade_type: 'websocket' }],
+          upgrade_configs: [{ upgrade_type: 'websocket' }, { upgrade_type: 'CONNECT' }],
           access_log: [
             { name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: textLog, log_format: { text_format_source: { inline_string: ISTIO_FORMAT } } } },
             { name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: jsonLog, log_format: { json_format: { code: '%RESPONSE_CODE%', flags: '%RESPONSE_FLAGS%', path: '%REQ(:PATH)%' } } } },
@@ -94,6 +105,7 @@ describe('HTTP protocol edges through the HCM', () => {
             name: 'all',
             domains: ['*'],
             routes: [
+              { match: { connect_matcher: {} }, route: { cluster: 'connect' } },
               { match: { prefix: '/test.Echo/' }, route: { cluster: 'grpc', timeout: '0s' } },
               { match: { prefix: '/ws' }, route: { cluster: 'ws' } },
               { match: { prefix: '/' }, route: { cluster: 'up' } },
@@ -109,6 +121,8 @@ describe('HTTP protocol edges through the HCM', () => {
     grpcServer.forceShutdown();
     await up.close();
     await new Promise((r) => ws.close(r));
+    connectUp.closeAllConnections();
+    await new Promise((r) => connectUp.close(r));
   });
 
   it.each([
@@ -182,6 +196,24 @@ describe('HTTP protocol edges through the HCM', () => {
     });
     expect(got).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
     expect(got.endsWith('ping')).toBe(true);
+  });
+
+  it('CONNECT is forwarded upstream and tunnels after the 2xx', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(h.port(), '127.0.0.1');
+      let buf = '';
+      c.on('error', reject);
+      c.on('data', (d) => {
+        buf += d.toString();
+        if (buf.includes('\r\n\r\n') && !buf.includes('tunnel:')) c.write('x');
+        if (buf.endsWith('tunnel:x')) {
+          c.destroy();
+          resolve(buf);
+        }
+      });
+      c.write('CONNECT backend.example:443 HTTP/1.1\r\nHost: backend.example:443\r\n\r\n');
+    });
+    expect(got).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it('fault abort from headers, then access logs in Istio text format and JSON', async () => {

@@ -82,8 +82,17 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
     this.tunnel = tunnel;
     this.chunked = !endStream && !tunnel && headers.get('content-length') === undefined;
     if (endStream && !tunnel && (method === 'POST' || method === 'PUT' || method === 'PATCH') && headers.get('content-length') === undefined) out.push('content-length', '0');
+    let head: Buffer;
+    try {
+      // CONNECT is sent in authority-form (RFC 9112 3.2.3).
+      head = serializeRequestHead(method, method === 'CONNECT' ? authority : path, out, this.chunked);
+    } catch {
+      // A header an edit made unsendable: fail this attempt rather than write a broken message.
+      this.destroy();
+      return;
+    }
     this.parser.expectResponse(method);
-    this.socket.write(serializeRequestHead(method, path, out, this.chunked));
+    this.socket.write(head);
     if (endStream) this.requestDone = true;
   }
 
