@@ -5,11 +5,15 @@
 // RDS/EDS/SDS subscriptions, records config history and Envoy's xDS stats, and reports when
 // initial configuration is complete (Envoy's init manager: clusters first, including their
 // warming, then listeners; server.cc starts LDS only once the cluster manager initialized).
+// Secrets whose sds_config is an api_config_source (Istio's sds-grpc) come over their own SDS
+// streams (SdsStreams), kept in line with the store's sdsApiSources() after every change.
 //
 //   AdsClient --update--> ConfigStore.apply --change--> SnapshotBuilder --publication--> publisher
 //        ^                     |  subscribe/unsubscribe
 //        +---------------------+
-import { resolve as resolvePath } from 'node:path';
+//   SdsStreams --(source, update)--> ConfigStore.applySecrets --change--> SnapshotBuilder
+//        ^                     |  sdsApiSources()
+//        +---------------------+
 import type { Logger } from 'pino';
 import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
 import { ConfigStore, type NamedKind, type StoreChange, type XdsKind } from '../store/config-store';
@@ -20,6 +24,8 @@ import { AdsClient } from '../xds/ads-client';
 import type { AdsUpdate, AdsUpdateResult, DecodedMessage } from '../xds/ads-types';
 import type { BackoffOptions } from '../xds/backoff';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../xds/type-urls';
+import { resolveClusterTarget, type GrpcTargetResult } from './grpc-target';
+import { SdsStreams } from './sds-streams';
 import { xdsTranslators } from './resource-translators';
 
 const TYPE_URLS: Readonly<Record<XdsKind, string>> = { lds: LISTENER_TYPE_URL, rds: ROUTE_TYPE_URL, cds: CLUSTER_TYPE_URL, eds: ENDPOINT_TYPE_URL, sds: SECRET_TYPE_URL };
@@ -44,7 +50,7 @@ export interface XdsControllerOptions {
 }
 
 /** Where an ADS config points: a gRPC target string, or why it cannot be used. */
-export function resolveAdsTarget(bootstrap: BootstrapConfig): { target: string; warnings: string[] } | { error: string } {
+export function resolveAdsTarget(bootstrap: BootstrapConfig): GrpcTargetResult {
   const ads = bootstrap.dynamicResources.ads;
   if (!ads || ads.targets.length === 0) return { error: 'ads_config has no grpc_services' };
   const warnings: string[] = [];
@@ -52,23 +58,8 @@ export function resolveAdsTarget(bootstrap: BootstrapConfig): { target: string; 
   if (ads.targets.length > 1) warnings.push('ads_config lists several grpc_services; only the first is used');
   const t = ads.targets[0]!;
   if (t.kind === 'google_grpc') return { target: t.targetUri, warnings };
-  const cluster = bootstrap.staticClusters.find((c) => c.name === t.clusterName);
-  if (!cluster) return { error: `ads_config: unknown static cluster '${t.clusterName}'` };
-  const endpoints = (cluster.loadAssignment?.localities ?? []).flatMap((l) => l.endpoints);
-  if (endpoints.length !== 1) return { error: `ads_config: cluster '${t.clusterName}' must have exactly one endpoint (has ${endpoints.length})` };
-  if (cluster.transportSocket && !/raw_buffer/.test(cluster.transportSocket.name + cluster.transportSocket.typeUrl)) {
-    warnings.push(`ads_config: cluster '${t.clusterName}' has a transport socket; TLS towards the xDS server is not supported yet, connecting in plaintext`);
-  }
-  const a = endpoints[0]!.address;
-  switch (a.kind) {
-    case 'pipe':
-      // Istio's bootstrap names the pipe relative to the working directory (./etc/istio/proxy/XDS).
-      return { target: `unix://${resolvePath(a.path)}`, warnings };
-    case 'socket':
-      return { target: a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`, warnings };
-    default:
-      return { error: `ads_config: cluster '${t.clusterName}' endpoint must be a pipe or a socket address` };
-  }
+  const r = resolveClusterTarget(bootstrap, t.clusterName, 'ads_config');
+  return 'error' in r ? r : { target: r.target, warnings: [...warnings, ...r.warnings] };
 }
 
 export class XdsController {
@@ -76,6 +67,8 @@ export class XdsController {
   readonly history: ConfigHistory;
   readonly builder: SnapshotBuilder;
   private client: AdsClient | undefined;
+  /** api_config_source SDS streams (Istio's sds-grpc). */
+  readonly sds: SdsStreams;
   private readonly log: Logger;
   private cdsResponded = false;
   private ldsResponded = false;
@@ -92,7 +85,20 @@ export class XdsController {
     this.log = options.log;
     this.initialized = new Promise((r) => (this.resolveInit = r));
     const { bootstrap } = options;
+    this.sds = new SdsStreams({
+      bootstrap,
+      node: options.node,
+      log: options.log,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      onResponse: (source, u) => this.onSdsResponse(source, u),
+      onDisconnected: (_source, names) => this.countConnectionFailure(names.map((n) => `sds.${n}`)),
+      onSubscribed: (_source, names) => {
+        // Envoy creates a subscription's stats with it: they read 0 until the first update.
+        for (const n of names) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`sds.${n}.${c}`);
+      },
+    });
     this.store = new ConfigStore({
+      sdsSourceServed: (cluster) => this.sds.canServe(cluster),
       staticListeners: bootstrap.staticListeners,
       staticClusters: bootstrap.staticClusters,
       staticSecrets: bootstrap.staticSecrets,
@@ -101,6 +107,7 @@ export class XdsController {
       onAsyncChange: (change) => {
         this.log.info({ type: change.kind, warmed: change.warmed }, 'xds: initial fetch timed out; warming without it');
         this.builder.note(change);
+        this.syncSds();
         this.updateGauges();
         this.checkInit();
       },
@@ -148,6 +155,8 @@ export class XdsController {
         this.client.start();
       }
     }
+    // Static listeners and clusters may load secrets from an SDS source already.
+    this.syncSds();
     if (this.client) {
       // Envoy creates these with the subscription, so they read 0 (not absent) until the first update.
       for (const prefix of ['cluster_manager.cds', 'listener_manager.lds']) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`${prefix}.${c}`);
@@ -166,6 +175,7 @@ export class XdsController {
   stop(): void {
     for (const t of this.initTimers) clearTimeout(t);
     this.client?.stop();
+    this.sds.stop();
     this.builder.close();
     this.store.close();
   }
@@ -216,12 +226,27 @@ export class XdsController {
     for (const [kind, names] of Object.entries(change.subscribe) as [NamedKind, string[]][]) if (names.length) this.client.watch(TYPE_URLS[kind], names);
   }
 
+  private syncSds(): void {
+    this.sds.sync(this.store.sdsApiSources());
+  }
+
+  /** A response on the SDS stream to `source`: same store, stats and history as ADS secrets. */
+  private onSdsResponse(source: string, update: AdsUpdate): AdsUpdateResult {
+    if (update.typeUrl !== SECRET_TYPE_URL) return { errors: [{ name: update.typeUrl, reason: 'an SDS stream carries only Secret resources' }] };
+    return this.applyUpdate('sds', update, () => this.store.applySecrets(source, update));
+  }
+
   private onResponse(update: AdsUpdate): AdsUpdateResult {
     const kind = KINDS.get(update.typeUrl);
     if (!kind) return { errors: [{ name: update.typeUrl, reason: 'resource type not supported' }] };
+    return this.applyUpdate(kind, update, () => this.store.apply(kind, update));
+  }
+
+  private applyUpdate(kind: XdsKind, update: AdsUpdate, apply: () => StoreChange): AdsUpdateResult {
     const t0 = performance.now();
-    const change = this.store.apply(kind, update);
+    const change = apply();
     this.follow(change);
+    this.syncSds();
     this.builder.note(change);
     const applyMs = performance.now() - t0;
     const o = change.outcome;
@@ -308,12 +333,20 @@ export class XdsController {
     const s = this.options.stats;
     s.gauge('control_plane.connected_state', 'NeverImport').set(0);
     // Envoy counts a lost stream as a failed attempt on every subscription (ConnectionFailure).
+    const prefixes: string[] = [];
     for (const [kind, prefix] of [['cds', 'cluster_manager.cds'], ['lds', 'listener_manager.lds']] as const) {
-      if (!this.client?.subscription(TYPE_URLS[kind])) continue;
+      if (this.client?.subscription(TYPE_URLS[kind])) prefixes.push(prefix);
+    }
+    this.countConnectionFailure(prefixes);
+    this.log.warn('xds: control plane disconnected; serving the last good configuration');
+  }
+
+  private countConnectionFailure(prefixes: readonly string[]): void {
+    const s = this.options.stats;
+    for (const prefix of prefixes) {
       s.counter(`${prefix}.update_attempt`).inc();
       s.counter(`${prefix}.update_failure`).inc();
     }
-    this.log.warn('xds: control plane disconnected; serving the last good configuration');
   }
 
   private updateGauges(): void {

@@ -217,3 +217,65 @@ describe('ConfigHistory', () => {
     expect(h.total).toBe(4);
   });
 });
+
+describe('SDS from api_config_sources (Istio sds-grpc)', () => {
+  // A transport socket as the TLS parse half describes it: sdsSources with each name's source.
+  const tls = (sources: { name: string; source: string; clusterNames?: string[] }[]) => ({
+    name: 'envoy.transport_sockets.tls',
+    typeUrl: '',
+    config: { adsSecretNames: sources.filter((s) => s.source === 'ads').map((s) => s.name), sdsSources: sources.map((s) => ({ clusterNames: [], ...s })) },
+  });
+  const istio = (cluster = 'sds-grpc') => tls([{ name: 'default', source: 'api', clusterNames: [cluster] }, { name: 'ROOTCA', source: 'api', clusterNames: [cluster] }]);
+  const tlsListener = (name: string, ts: object): ListenerConfig =>
+    ({ name, address: { kind: 'socket', protocol: 'TCP', address: '127.0.0.1', port: 0, ipv4Compat: false }, filterChains: [{ name: 'c', match: {}, filters: [], transportSocket: ts }] }) as unknown as ListenerConfig;
+  const secret = (name: string, tag = '') => ({ name, kind: 'validation_context', validationContext: { trustedCaPem: `ca${tag}`, matchSubjectAltNames: [] } });
+
+  test('a listener naming default/ROOTCA over sds-grpc warms until both arrive on that source; ADS subscriptions are untouched', () => {
+    const s = newStore();
+    let c = s.apply('lds', update([res('in', tlsListener('in', istio()))]));
+    expect(c.subscribe.sds).toBeUndefined();
+    expect(s.subscriptions('sds').size).toBe(0);
+    expect([...s.sdsApiSources()].map(([k, v]) => [k, [...v].sort()])).toEqual([['sds-grpc', ['ROOTCA', 'default']]]);
+    expect(s.warmingListenerCount).toBe(1);
+    c = s.applySecrets('sds-grpc', update([res('default', secret('default'))], 's1'));
+    expect(c.outcome.added).toEqual(['default']);
+    expect(c.warmed).toEqual([]);
+    // A name this source does not serve is ignored, not stored.
+    c = s.applySecrets('other', update([res('ROOTCA', secret('ROOTCA'))], 's2'));
+    expect(c.outcome.added).toEqual([]);
+    c = s.applySecrets('sds-grpc', update([res('ROOTCA', secret('ROOTCA'))], 's3'));
+    expect(c.warmed).toEqual(['in']);
+    expect(c.full).toBe(true);
+    expect(s.parts().secrets.map((x) => x.name)).toEqual(['ROOTCA', 'default']);
+    // Rotation: new bytes for default are a full change (a new snapshot for workers).
+    c = s.applySecrets('sds-grpc', update([res('default', secret('default', 'v2'))], 's4'));
+    expect(c.outcome.updated).toEqual(['default']);
+    expect(c.full).toBe(true);
+    // The listener goes away: the source and its secrets are forgotten.
+    s.apply('lds', update([], 'v2', ['in']));
+    expect(s.sdsApiSources().size).toBe(0);
+    expect(s.sds.size).toBe(0);
+  });
+
+  test('clusters warm on secrets named in transport_socket_matches; a source the control side cannot serve does not hold warming', () => {
+    const served = new Set(['sds-grpc']);
+    const s = new ConfigStore({ staticListeners: [], staticClusters: [], translators, sdsSourceServed: (c) => served.has(c) });
+    const withMatches = { ...cluster('a', false), transportSocketMatches: [{ name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transportSocket: istio() }] } as ClusterConfig;
+    s.apply('cds', update([res('a', withMatches), res('b', { ...cluster('b', false), transportSocket: istio('nowhere') } as ClusterConfig)]));
+    expect(s.isWarming('cds', 'a')).toBe(true);
+    expect(s.isWarming('cds', 'b')).toBe(false);
+    expect([...s.sdsApiSources().keys()].sort()).toEqual(['nowhere', 'sds-grpc']);
+    s.applySecrets('sds-grpc', update([res('default', secret('default')), res('ROOTCA', secret('ROOTCA'))], 's1'));
+    expect(s.isWarming('cds', 'a')).toBe(false);
+  });
+
+  test('a secret loaded both over ADS and from sds-grpc stays while either still loads it', () => {
+    const s = newStore();
+    s.apply('lds', update([res('x', tlsListener('x', tls([{ name: 'default', source: 'ads' }]))), res('y', tlsListener('y', istio()))]));
+    expect([...s.subscriptions('sds')]).toEqual(['default']);
+    s.applySecrets('sds-grpc', update([res('default', secret('default')), res('ROOTCA', secret('ROOTCA'))], 's1'));
+    const c = s.apply('lds', update([res('y', tlsListener('y', istio()))], 'v2', ['x']));
+    expect(c.unsubscribe.sds).toEqual(['default']);
+    expect(s.sds.has('default')).toBe(true);
+  });
+});

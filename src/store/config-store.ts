@@ -5,6 +5,11 @@
 // version keeps serving (Envoy's make-before-break: listener_manager_impl.cc warming list,
 // cluster_manager_impl.cc warming clusters; xds_protocol "Resource warming").
 //
+// SDS secrets come from the ADS stream or from api_config_source SDS streams (Istio: `default`
+// and `ROOTCA` over the sds-grpc cluster). Both land in the one `sds` TypeStore keyed by name,
+// as workers resolve secrets by name; sdsApiSources() tells the control side which streams to
+// hold and which names each must watch, and applySecrets() takes one stream's responses.
+//
 //   apply(kind, update) -> TypeStore.apply -> (LDS/CDS) recompute references -> subscription diff
 //                       -> promote warm listeners/clusters -> StoreChange {full, endpoints}
 //
@@ -14,7 +19,7 @@ import type { ClusterConfig, EndpointSetConfig } from '../config/model/cluster';
 import type { ListenerConfig } from '../config/model/listener';
 import type { RouteConfigurationConfig } from '../config/model/route';
 import type { SecretConfig } from '../config/model/secret';
-import { clusterEdsName, clusterSecretRefs, defaultSecretRefs, listenerRdsRefs, listenerSecretRefs, type RdsRef, type SecretRefExtractor } from './dependencies';
+import { clusterEdsName, clusterSecretRefs, defaultSecretRefs, listenerRdsRefs, listenerSecretRefs, type RdsRef, type SecretRef, type SecretRefExtractor } from './dependencies';
 import { TypeStore, type IncomingUpdate, type ResourceTranslator, type TypeApplyOutcome } from './type-store';
 
 export type XdsKind = 'lds' | 'rds' | 'cds' | 'eds' | 'sds';
@@ -44,6 +49,12 @@ export interface ConfigStoreOptions {
    */
   readonly initialFetchTimeoutMs?: Partial<Record<NamedKind, number>>;
   readonly secretRefs?: SecretRefExtractor;
+  /**
+   * Whether the control side can open an SDS stream for an api_config_source cluster (a static
+   * cluster with one pipe or socket endpoint). Secrets of a source it cannot serve do not hold
+   * listeners and clusters warming: they would wait forever. Default: every source is served.
+   */
+  readonly sdsSourceServed?: (cluster: string) => boolean;
   readonly now?: () => number;
   /** Called when a dependency timed out and the active set changed outside an apply(). */
   readonly onAsyncChange?: (change: StoreChange) => void;
@@ -98,6 +109,8 @@ export class ConfigStore {
   private readonly warmingClusters = new Set<string>();
   /** Current subscriptions per named type. */
   private readonly wanted: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
+  /** api_config_source SDS: source cluster -> secret names live config loads from it. */
+  private wantedApi = new Map<string, Set<string>>();
   /** Named resources whose initial fetch timed out ("does not exist" for warming). */
   private readonly timedOut: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -124,9 +137,18 @@ export class ConfigStore {
     return this[kind] as TypeStore<unknown>;
   }
 
-  /** Names currently subscribed for a named type. */
+  /** Names currently subscribed for a named type (SDS: over ADS only; see sdsApiSources). */
   subscriptions(kind: NamedKind): ReadonlySet<string> {
     return this.wanted[kind];
+  }
+
+  /**
+   * SDS api_config_sources named by static, active and warming listeners and clusters: the
+   * source's cluster -> the secret names to watch on its stream. Changes after apply() of LDS or
+   * CDS; the control side compares and re-subscribes.
+   */
+  sdsApiSources(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.wantedApi;
   }
 
   get warmingListenerCount(): number {
@@ -198,10 +220,17 @@ export class ConfigStore {
     return { kind, outcome, full, endpoints: [], ...subs, warmed };
   }
 
-  private applyNamed(kind: NamedKind, update: IncomingUpdate): StoreChange {
+  /**
+   * One response of the api_config_source SDS stream to `source` (a cluster name): same
+   * translation, store and warming as ADS-delivered secrets, but only names that source serves.
+   */
+  applySecrets(source: string, update: IncomingUpdate): StoreChange {
+    return this.applyNamed('sds', update, this.wantedApi.get(source) ?? new Set());
+  }
+
+  private applyNamed(kind: NamedKind, update: IncomingUpdate, want: ReadonlySet<string> = this.wanted[kind]): StoreChange {
     // A SotW response for a named type may carry names we no longer (or never) asked for:
     // Envoy ignores those rather than holding resources nothing refers to.
-    const want = this.wanted[kind];
     const filtered: IncomingUpdate = {
       ...update,
       resources: update.resources.filter((r) => want.has(r.name)),
@@ -225,6 +254,15 @@ export class ConfigStore {
   /** Re-derives RDS/EDS/SDS subscriptions from static + active + warming listeners and clusters. */
   private recomputeReferences(): { subscribe: Partial<Record<NamedKind, string[]>>; unsubscribe: Partial<Record<NamedKind, string[]>> } {
     const next: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
+    const nextApi = new Map<string, Set<string>>();
+    const addSecret = (r: SecretRef) => {
+      if (r.source === 'ads') next.sds.add(r.name);
+      else if (r.source === 'api' && r.cluster !== undefined) {
+        let set = nextApi.get(r.cluster);
+        if (!set) nextApi.set(r.cluster, (set = new Set()));
+        set.add(r.name);
+      }
+    };
     const rdsRefs: RdsRef[] = [];
     const seenRds = new Set<string>();
     const addListener = (l: ListenerConfig) => {
@@ -236,12 +274,12 @@ export class ConfigStore {
           rdsRefs.push(r);
         }
       }
-      for (const s of listenerSecretRefs(l, this.secretRefs)) next.sds.add(s);
+      for (const s of listenerSecretRefs(l, this.secretRefs)) addSecret(s);
     };
     const addCluster = (c: ClusterConfig) => {
       const eds = clusterEdsName(c);
       if (eds !== undefined) next.eds.add(eds);
-      for (const s of clusterSecretRefs(c, this.secretRefs)) next.sds.add(s);
+      for (const s of clusterSecretRefs(c, this.secretRefs)) addSecret(s);
     };
     for (const l of this.options.staticListeners) addListener(l);
     for (const e of this.lds.all()) addListener(e.value);
@@ -250,6 +288,11 @@ export class ConfigStore {
     for (const e of this.cds.all()) addCluster(e.value);
     for (const c of this.activeClusters.values()) addCluster(c);
     this.rdsRefs = rdsRefs;
+    // Secret names any source still loads: the shared SDS store keeps those.
+    const apiNames = new Set<string>();
+    for (const set of nextApi.values()) for (const n of set) apiNames.add(n);
+    const prevApiNames = new Set<string>();
+    for (const set of this.wantedApi.values()) for (const n of set) prevApiNames.add(n);
     const subscribe: Partial<Record<NamedKind, string[]>> = {};
     const unsubscribe: Partial<Record<NamedKind, string[]>> = {};
     for (const kind of NAMED_KINDS) {
@@ -257,18 +300,21 @@ export class ConfigStore {
       const added = [...next[kind]].filter((n) => !prev.has(n));
       const gone = [...prev].filter((n) => !next[kind].has(n));
       if (added.length) subscribe[kind] = added;
-      if (gone.length) {
-        unsubscribe[kind] = gone;
-        // Nothing refers to them: forget them, so a later re-subscribe starts clean (Envoy drops
-        // the subscription and its resources together).
-        this.typeStore(kind).drop(gone);
-        for (const n of gone) {
+      if (gone.length) unsubscribe[kind] = gone;
+      // Nothing refers to them: forget them, so a later re-subscribe starts clean (Envoy drops
+      // the subscription and its resources together). A secret another SDS source still loads stays.
+      const forget = kind === 'sds' ? [...gone, ...[...prevApiNames].filter((n) => !apiNames.has(n))].filter((n) => !next.sds.has(n) && !apiNames.has(n)) : gone;
+      if (forget.length) {
+        this.typeStore(kind).drop(forget);
+        for (const n of forget) {
           this.timedOut[kind].delete(n);
           this.clearTimer(kind, n);
         }
       }
-      for (const n of added) this.startTimer(kind, n);
+      const fresh = kind === 'sds' ? [...new Set([...added, ...[...apiNames].filter((n) => !prevApiNames.has(n) && !prev.has(n))])] : added;
       this.wanted[kind] = next[kind];
+      if (kind === 'sds') this.wantedApi = nextApi;
+      for (const n of fresh) this.startTimer(kind, n);
     }
     return { subscribe, unsubscribe };
   }
@@ -279,7 +325,7 @@ export class ConfigStore {
     const key = `${kind}\u0000${name}`;
     const t = setTimeout(() => {
       this.timers.delete(key);
-      if (!this.wanted[kind].has(name) || this.typeStore(kind).has(name)) return;
+      if (!this.isWanted(kind, name) || this.typeStore(kind).has(name)) return;
       this.timedOut[kind].add(name);
       const warmed = this.promote();
       if (warmed.length > 0) {
@@ -299,8 +345,26 @@ export class ConfigStore {
     }
   }
 
+  private isWanted(kind: NamedKind, name: string): boolean {
+    if (this.wanted[kind].has(name)) return true;
+    if (kind !== 'sds') return false;
+    for (const set of this.wantedApi.values()) if (set.has(name)) return true;
+    return false;
+  }
+
   private available(kind: NamedKind, name: string): boolean {
     return this.typeStore(kind).has(name) || this.timedOut[kind].has(name);
+  }
+
+  /**
+   * Whether a listener or cluster waits for this secret: ADS secrets and secrets of an SDS
+   * source the control side serves (Envoy's SDS init target; with initial_fetch_timeout 0s, as
+   * Istio sets, it waits until the secret arrives). Path and unknown sources do not hold warming.
+   */
+  private secretReady(r: SecretRef): boolean {
+    if (r.source === 'ads') return this.available('sds', r.name);
+    if (r.source === 'api' && r.cluster !== undefined && (this.options.sdsSourceServed?.(r.cluster) ?? true)) return this.available('sds', r.name);
+    return true;
   }
 
   /** Moves every warming listener/cluster whose dependencies are all present to active. */
@@ -314,7 +378,7 @@ export class ConfigStore {
       }
       const eds = clusterEdsName(c);
       if (eds !== undefined && !this.available('eds', eds)) continue;
-      if (!clusterSecretRefs(c, this.secretRefs).every((s) => this.available('sds', s))) continue;
+      if (!clusterSecretRefs(c, this.secretRefs).every((s) => this.secretReady(s))) continue;
       this.warmingClusters.delete(name);
       this.setActiveCluster(name, c);
       warmed.push(name);
@@ -326,7 +390,7 @@ export class ConfigStore {
         continue;
       }
       if (!listenerRdsRefs(l).every((r) => this.available('rds', r.routeConfigName))) continue;
-      if (!listenerSecretRefs(l, this.secretRefs).every((s) => this.available('sds', s))) continue;
+      if (!listenerSecretRefs(l, this.secretRefs).every((s) => this.secretReady(s))) continue;
       this.warmingListeners.delete(name);
       this.activeListeners.set(name, l);
       warmed.push(name);

@@ -2,7 +2,8 @@
 // configurations and SDS secrets a listener names, and which EDS service and SDS secrets a
 // cluster names. The store derives the RDS/EDS/SDS subscriptions from these and warms a
 // listener or cluster until what it names has arrived (Envoy: listeners warm on RDS and SDS,
-// clusters on EDS and SDS; xds_protocol "Resource warming").
+// clusters on EDS and SDS; xds_protocol "Resource warming"). SDS secrets carry their source:
+// the ADS stream, or an api_config_source cluster with its own SDS stream (Istio's sds-grpc).
 import type { ClusterConfig } from '../config/model/cluster';
 import type { FilterChainConfig, ListenerConfig, TransportSocketConfig } from '../config/model/listener';
 
@@ -14,17 +15,41 @@ export interface RdsRef {
 }
 
 /**
- * Seam for SDS: the secret names a transport socket loads over ADS. The TLS parse half is a
- * pass-through today; when it learns sds_secret_configs it should expose the names whose
- * sds_config is `ads {}` as `adsSecretNames: string[]` in its config, and they are tracked from
- * then on with no change here. Secrets from a separate SDS cluster (Istio's sds-grpc) are not
- * ADS subscriptions and must not be listed.
+ * One SDS secret a transport socket names, with where it comes from: `ads` (the ADS stream),
+ * `api` (its own SDS stream to the api_config_source's cluster, Istio's `sds-grpc`), or a
+ * source the store does not subscribe to (`path`, `other`).
  */
-export type SecretRefExtractor = (ts: TransportSocketConfig) => readonly string[];
+export interface SecretRef {
+  readonly name: string;
+  readonly source: 'ads' | 'api' | 'path' | 'other';
+  /** For `api`: the cluster of the source's first grpc_service (Envoy uses only the first). */
+  readonly cluster?: string;
+}
+
+/**
+ * Seam for SDS: the secrets a transport socket names. The TLS parse half
+ * (extensions/transport-sockets/tls/config.ts) exposes them as `sdsSources` ({name, source,
+ * clusterNames}) and the ADS ones again as `adsSecretNames`; read structurally so store/ stays
+ * free of extension imports.
+ */
+export type SecretRefExtractor = (ts: TransportSocketConfig) => readonly SecretRef[];
 
 export const defaultSecretRefs: SecretRefExtractor = (ts) => {
-  const names = (ts.config as { adsSecretNames?: unknown } | null | undefined)?.adsSecretNames;
-  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+  const cfg = ts.config as { adsSecretNames?: unknown; sdsSources?: unknown } | null | undefined;
+  if (Array.isArray(cfg?.sdsSources)) {
+    const out: SecretRef[] = [];
+    for (const s of cfg.sdsSources as { name?: unknown; source?: unknown; clusterNames?: unknown }[]) {
+      if (typeof s?.name !== 'string') continue;
+      const source = s.source === 'ads' || s.source === 'api' || s.source === 'path' ? s.source : 'other';
+      const first = Array.isArray(s.clusterNames) && typeof s.clusterNames[0] === 'string' ? (s.clusterNames[0] as string) : undefined;
+      // An api_config_source without an envoy_grpc cluster (google_grpc) is not one we can open.
+      if (source === 'api' && first === undefined) out.push({ name: s.name, source: 'other' });
+      else out.push(source === 'api' ? { name: s.name, source, cluster: first } : { name: s.name, source });
+    }
+    return out;
+  }
+  const names = cfg?.adsSecretNames;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string').map((name) => ({ name, source: 'ads' as const })) : [];
 };
 
 function chainsOf(l: ListenerConfig): readonly FilterChainConfig[] {
@@ -47,8 +72,8 @@ export function listenerRdsRefs(l: ListenerConfig): RdsRef[] {
   return out;
 }
 
-export function listenerSecretRefs(l: ListenerConfig, extract: SecretRefExtractor): string[] {
-  const out: string[] = [];
+export function listenerSecretRefs(l: ListenerConfig, extract: SecretRefExtractor): SecretRef[] {
+  const out: SecretRef[] = [];
   for (const chain of chainsOf(l)) if (chain.transportSocket) out.push(...extract(chain.transportSocket));
   return out;
 }
@@ -58,6 +83,13 @@ export function clusterEdsName(c: ClusterConfig): string | undefined {
   return c.type === 'EDS' ? (c.edsServiceName ?? c.name) : undefined;
 }
 
-export function clusterSecretRefs(c: ClusterConfig, extract: SecretRefExtractor): readonly string[] {
-  return c.transportSocket ? extract(c.transportSocket) : [];
+/**
+ * Secrets of a cluster's transport socket and of every transport_socket_matches entry (Istio's
+ * auto-mTLS clusters name `default`/`ROOTCA` only there): Envoy builds a socket factory for each
+ * match up front, and each registers its SDS secrets with the cluster's init manager.
+ */
+export function clusterSecretRefs(c: ClusterConfig, extract: SecretRefExtractor): SecretRef[] {
+  const out: SecretRef[] = c.transportSocket ? [...extract(c.transportSocket)] : [];
+  for (const m of c.transportSocketMatches ?? []) out.push(...extract(m.transportSocket));
+  return out;
 }

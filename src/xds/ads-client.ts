@@ -3,14 +3,16 @@
 // It keeps per-type subscription state, decodes each response, hands it to the consumer one at
 // a time, and turns the consumer's per-resource verdict into an ACK or NACK. It reconnects with
 // jittered backoff and re-sends every subscription, as grpc-js-xds's AdsCallState and Envoy's
-// GrpcMuxImpl/NewGrpcMuxImpl do.
+// GrpcMuxImpl/NewGrpcMuxImpl do. With `service: 'sds'` the same machinery speaks
+// SecretDiscoveryService/StreamSecrets (one type, Secret) to an SDS server such as pilot-agent's
+// sds-grpc socket; the messages and the ACK/NACK rules are the same.
 //
 //   watch()/unwatch() --mark--> per-type state --(idle: next tick)--> subscription requests
 //   stream data --> queue (arrival order) --> decode --> onResponse() --> ACK/NACK --> flush
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { adsMessageTypes, adsMethod, createAdsChannelClient } from './ads-grpc';
+import { adsMessageTypes, adsMethod, createAdsChannelClient, type XdsService } from './ads-grpc';
 import type {
   AdsApiType,
   AdsClientCounters,
@@ -34,6 +36,11 @@ export interface AdsClientOptions {
   /** envoy.config.core.v3.Node, decoded or as a plain object (lowerCamelCase fields). */
   readonly node: DecodedMessage;
   readonly apiType?: AdsApiType;
+  /**
+   * The discovery service to call: 'ads' (default, AggregatedDiscoveryService) or 'sds'
+   * (SecretDiscoveryService: an api_config_source SDS stream; Istio serves it SotW only).
+   */
+  readonly service?: XdsService;
   /** Envoy's ads_config.set_node_on_first_message_only (Istio sets it). */
   readonly setNodeOnFirstMessageOnly?: boolean;
   readonly backoff?: BackoffOptions;
@@ -96,6 +103,10 @@ export class AdsClient extends EventEmitter {
     this.node = adsMessageTypes().node.fromObject(options.node);
     this.logger = options.logger ?? NOOP_LOGGER;
     this.backoff = new Backoff(options.backoff);
+  }
+
+  get service(): XdsService {
+    return this.options.service ?? 'ads';
   }
 
   get isDelta(): boolean {
@@ -177,13 +188,13 @@ export class AdsClient extends EventEmitter {
 
   private openStream(): void {
     if (this.stopped || !this.client) return;
-    const m = adsMethod(this.delta);
+    const m = adsMethod(this.delta, this.options.service ?? 'ads');
     const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, m.deserializeResponse);
     const stream: ActiveStream = { id: ++this.streamSeq, call, queue: [], busy: new Map(), live: false, ended: false, processing: false, sentFirst: false };
     this.stream = stream;
     for (const s of this.sotw.values()) s.resetStream();
     for (const s of this.deltaStates.values()) s.resetStream();
-    this.logger.debug({ stream: stream.id, target: this.options.target, delta: this.delta }, 'ads: opening stream');
+    this.logger.debug({ stream: stream.id, target: this.options.target, delta: this.delta, service: this.service }, 'ads: opening stream');
     call.on('metadata', () => this.markLive(stream));
     call.on('data', (msg: protobuf.Message) => this.onData(stream, msg));
     call.on('status', (status: grpc.StatusObject) => this.endStream(stream, status));

@@ -1,5 +1,7 @@
-// gRPC plumbing for envoy.service.discovery.v3.AggregatedDiscoveryService, built straight from
-// our protobufjs root (build/proto-root.json) instead of @grpc/proto-loader, so requests and
+// gRPC plumbing for envoy.service.discovery.v3.AggregatedDiscoveryService and for
+// envoy.service.secret.v3.SecretDiscoveryService (pilot-agent's SDS on the sds-grpc socket; same
+// DiscoveryRequest/DiscoveryResponse messages, other method paths), built straight from our
+// protobufjs root (build/proto-root.json) instead of @grpc/proto-loader, so requests and
 // responses are protobufjs messages of the same root the translators use. Used by AdsClient on
 // the control side and by the test fake control plane.
 import * as grpc from '@grpc/grpc-js';
@@ -9,6 +11,21 @@ import { lookupType } from '../gen/proto-root';
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_METHOD_PATH = `/${ADS_SERVICE_NAME}/StreamAggregatedResources`;
 export const DELTA_METHOD_PATH = `/${ADS_SERVICE_NAME}/DeltaAggregatedResources`;
+export const SDS_SERVICE_NAME = 'envoy.service.secret.v3.SecretDiscoveryService';
+export const SDS_SOTW_METHOD_PATH = `/${SDS_SERVICE_NAME}/StreamSecrets`;
+export const SDS_DELTA_METHOD_PATH = `/${SDS_SERVICE_NAME}/DeltaSecrets`;
+
+/**
+ * Which discovery service a stream speaks: the aggregated one (every type on one stream) or a
+ * single-type service. Envoy opens the per-type service when a config source is an
+ * api_config_source rather than `ads {}`; only SDS is needed (Istio's sds-grpc).
+ */
+export type XdsService = 'ads' | 'sds';
+
+const METHOD_PATHS: Readonly<Record<XdsService, { sotw: string; delta: string; sotwName: string; deltaName: string }>> = {
+  ads: { sotw: SOTW_METHOD_PATH, delta: DELTA_METHOD_PATH, sotwName: 'StreamAggregatedResources', deltaName: 'DeltaAggregatedResources' },
+  sds: { sotw: SDS_SOTW_METHOD_PATH, delta: SDS_DELTA_METHOD_PATH, sotwName: 'StreamSecrets', deltaName: 'DeltaSecrets' },
+};
 
 /**
  * istiod (through pilot-agent) can answer with whole-mesh CDS/EDS far above gRPC's default
@@ -64,13 +81,13 @@ export interface AdsMethodCodecs {
   readonly deserializeResponse: (bytes: Buffer) => protobuf.Message;
 }
 
-/** Codecs for one of the two ADS methods. */
-export function adsMethod(delta: boolean): AdsMethodCodecs {
+/** Codecs for one of a service's two streaming methods (SotW or delta). */
+export function adsMethod(delta: boolean, service: XdsService = 'ads'): AdsMethodCodecs {
   const t = adsMessageTypes();
   const req = delta ? t.deltaRequest : t.request;
   const res = delta ? t.deltaResponse : t.response;
   return {
-    path: delta ? DELTA_METHOD_PATH : SOTW_METHOD_PATH,
+    path: delta ? METHOD_PATHS[service].delta : METHOD_PATHS[service].sotw,
     serializeRequest: serializer(req),
     deserializeRequest: deserializer(req),
     serializeResponse: serializer(res),
@@ -78,14 +95,18 @@ export function adsMethod(delta: boolean): AdsMethodCodecs {
   };
 }
 
-/** Service definition for grpc.Server.addService (the fake control plane in tests). */
-export function adsServiceDefinition(): grpc.ServiceDefinition {
+/**
+ * Service definition for grpc.Server.addService (the fake control plane in tests): ADS's
+ * StreamAggregatedResources/DeltaAggregatedResources, or SDS's StreamSecrets/DeltaSecrets.
+ */
+export function adsServiceDefinition(service: XdsService = 'ads'): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
+  const paths = METHOD_PATHS[service];
   for (const [name, delta] of [
-    ['StreamAggregatedResources', false],
-    ['DeltaAggregatedResources', true],
+    [paths.sotwName, false],
+    [paths.deltaName, true],
   ] as const) {
-    const m = adsMethod(delta);
+    const m = adsMethod(delta, service);
     def[name] = {
       path: m.path,
       requestStream: true,

@@ -1,14 +1,16 @@
 // A fake ADS control plane for tests (grpc-js server on a Unix socket or 127.0.0.1 port 0),
 // modelled on grpc-js-xds's test ControlPlaneServer and on istiod's answering rules (contract
 // 3.4: pilot/pkg/xds ads.go ShouldRespond, delta.go shouldRespondDelta). It serves SotW and
-// delta, pushes resources per type, records every request, and closes streams on demand.
+// delta, pushes resources per type, records every request, and closes streams on demand. With
+// {services: ['sds']} it serves SecretDiscoveryService (StreamSecrets/DeltaSecrets) instead, as
+// pilot-agent does on the sds-grpc socket (test/support/fake-sds-server.ts builds on that).
 // Test-only: nothing in src imports it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protojson from 'protobufjs/ext/protojson.js';
-import { adsMessageTypes, adsServiceDefinition } from '../../src/xds/ads-grpc';
+import { adsMessageTypes, adsServiceDefinition, type XdsService } from '../../src/xds/ads-grpc';
 import { typeForUrl } from '../../src/gen/proto-root';
 import { isWildcardType, nameFieldFor } from '../../src/xds/type-urls';
 
@@ -93,7 +95,7 @@ export class FakeAdsServer {
    * Starts on a fresh Unix socket (default), on a given socket path (to come up where a client
    * is already retrying), or on 127.0.0.1 port 0 with {tcp: true}.
    */
-  static async start(opts: { tcp?: boolean; socketPath?: string } = {}): Promise<FakeAdsServer> {
+  static async start(opts: { tcp?: boolean; socketPath?: string; services?: readonly XdsService[] } = {}): Promise<FakeAdsServer> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
     let tmpDir: string | undefined;
     let address: string;
@@ -108,10 +110,19 @@ export class FakeAdsServer {
     const port = await new Promise<number>((res, rej) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))));
     const target = opts.tcp ? `127.0.0.1:${port}` : address;
     const fake = new FakeAdsServer(server, target, tmpDir);
-    server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true),
-    });
+    const services = opts.services ?? ['ads'];
+    if (services.includes('ads')) {
+      server.addService(adsServiceDefinition('ads'), {
+        StreamAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false),
+        DeltaAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true),
+      });
+    }
+    if (services.includes('sds')) {
+      server.addService(adsServiceDefinition('sds'), {
+        StreamSecrets: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false),
+        DeltaSecrets: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true),
+      });
+    }
     return fake;
   }
 
