@@ -111,7 +111,11 @@ describe('tcp_proxy failures', () => {
     const tmp = await listen(() => {});
     const deadPort = portOf(tmp);
     await closed(tmp);
-    const proxy = await startProxy(tcpProxyBootstrap(deadPort));
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const log = join(mkdtempSync(join(tmpdir(), 'mp-al-')), 'access.log');
+    const proxy = await startProxy(tcpProxyBootstrap(deadPort, { accessLogPath: log, accessLogFormat: 'flags=%RESPONSE_FLAGS% cluster=%UPSTREAM_CLUSTER%\n' }), ['--file-flush-interval-msec', '100']);
     try {
       const addr = await proxy.listener('tcp');
       const t0 = Date.now();
@@ -125,6 +129,12 @@ describe('tcp_proxy failures', () => {
       expect(outcome).toMatch(/^(closed:|error:ECONNRESET)/);
       expect(Date.now() - t0).toBeLessThan(1000);
       expect(await statValue(proxy, 'cluster.up.upstream_cx_connect_fail')).toBe(1);
+      let text = '';
+      for (let i = 0; i < 60 && !text; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+      }
+      expect(text).toBe('flags=UF cluster=up\n');
     } finally {
       await proxy.stop();
     }
@@ -148,6 +158,46 @@ describe('tcp_proxy failures', () => {
       expect(elapsed).toBeGreaterThanOrEqual(250);
       expect(elapsed).toBeLessThan(3000);
       expect(await statValue(proxy, 'tcp.tcp_test.idle_timeout')).toBe(1);
+    } finally {
+      await proxy.stop();
+      await closed(up);
+    }
+  });
+});
+
+describe('tcp_proxy access log', () => {
+  it.each([
+    ['splice relay', {}],
+    ['JS relay', { MESHPROXY_DISABLE_SPLICE: '1' }],
+  ] as const)('writes one line per connection with bytes, upstream host and flags (%s)', async (_relay, env) => {
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mp-al-'));
+    const log = join(dir, 'access.log');
+    const up = await listen((s) => {
+      s.on('data', (d) => s.write(Buffer.concat([d, d])));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+    });
+    const fmt = '%UPSTREAM_HOST% %UPSTREAM_CLUSTER% rx=%BYTES_RECEIVED% tx=%BYTES_SENT% flags=%RESPONSE_FLAGS%\n';
+    const proxy = await startProxy(tcpProxyBootstrap(portOf(up), { accessLogPath: log, accessLogFormat: fmt }), ['--file-flush-interval-msec', '100'], env);
+    try {
+      const addr = await proxy.listener('tcp');
+      await new Promise<void>((resolve) => {
+        const c = net.connect({ port: addr.port, host: addr.host, allowHalfOpen: true });
+        let got = 0;
+        c.on('data', (d) => (got += d.length));
+        c.on('end', () => c.end());
+        c.on('close', () => resolve());
+        c.on('connect', () => c.end('0123456789'));
+      });
+      let text = '';
+      for (let i = 0; i < 60 && !text.includes('\n'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+      }
+      expect(text).toBe(`127.0.0.1:${portOf(up)} up rx=10 tx=20 flags=-\n`);
     } finally {
       await proxy.stop();
       await closed(up);

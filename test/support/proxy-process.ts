@@ -89,7 +89,7 @@ export async function startProxy(bootstrap: object, args: string[] = [], env: Re
 }
 
 /** A bootstrap with one tcp_proxy listener on 127.0.0.1:0 in front of `upstreamPort`. */
-export function tcpProxyBootstrap(upstreamPort: number, extra: { connectTimeout?: string; idleTimeout?: string } = {}): object {
+export function tcpProxyBootstrap(upstreamPort: number, extra: { connectTimeout?: string; idleTimeout?: string; accessLogPath?: string; accessLogFormat?: string } = {}): object {
   return {
     node: { id: 'test~127.0.0.1~t.default~default.svc.cluster.local', cluster: 'test' },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
@@ -98,7 +98,7 @@ export function tcpProxyBootstrap(upstreamPort: number, extra: { connectTimeout?
         {
           name: 'tcp',
           address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-          filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'tcp_test', cluster: 'up', ...(extra.idleTimeout ? { idle_timeout: extra.idleTimeout } : {}) } }] }],
+          filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'tcp_test', cluster: 'up', ...(extra.idleTimeout ? { idle_timeout: extra.idleTimeout } : {}), ...(extra.accessLogPath ? { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: extra.accessLogPath, ...(extra.accessLogFormat ? { log_format: { text_format_source: { inline_string: extra.accessLogFormat } } } : {}) } }] } : {}) } }] }],
         },
       ],
       clusters: [

@@ -2,6 +2,7 @@
 // connects with up to max_connect_attempts tries, then relays bytes both ways with backpressure
 // bounded by the per-connection buffer limit, half-close in each direction, and an idle
 // timeout. A connect failure (or no cluster / no healthy host) closes the downstream, as Envoy.
+import { TcpAccessLog } from '../../extensions/access-loggers/tcp-access-log';
 import * as tls from 'node:tls';
 import { nativeTcpRelay, type TcpRelayCounts, type TcpRelayHandle, type TcpRelayResult, type TcpRelaySeam } from '../../platform/tcp-relay';
 import type * as net from 'node:net';
@@ -53,10 +54,13 @@ export class TcpProxyFactory implements NetworkFilterFactory {
   ) {
     this.stats = stats(ctx.stats.scope(`tcp.${config.statPrefix}.`));
     this.log = ctx.log;
+    this.accessLog = new TcpAccessLog(config.accessLogs);
     this.totalWeight = config.route.kind === 'weighted' ? config.route.clusters.reduce((s, c) => s + c.weight, 0) : 0;
   }
 
   readonly log: Logger;
+  /** access_log of this tcp_proxy (Envoy writes one entry per connection, at close). */
+  readonly accessLog: TcpAccessLog;
   /** Zero-copy relay for plaintext connections (null: JS relay only). */
   readonly relay: TcpRelaySeam | null = spliceRelay();
   /** Running zero-copy relays, whose byte counts are added to stats on a coarse tick. */
@@ -114,6 +118,11 @@ class TcpProxySession {
   private downPaused = false;
   private upPaused = false;
   private closed = false;
+  /** For the access log: bytes from / to the downstream (JS path; the relay reports its own). */
+  private rx = 0;
+  private tx = 0;
+  private responseFlags = '';
+  private upstreamHost = '';
   private durationTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -130,6 +139,7 @@ class TcpProxySession {
     this.cluster = this.conn.runtime.clusters.get(name);
     if (!this.cluster) {
       this.f.stats.downstreamCxNoRoute.inc();
+      this.responseFlags = 'NC';
       this.f.log.debug({ cluster: name }, 'tcp_proxy: unknown cluster, closing');
       down.destroy();
       return;
@@ -148,10 +158,13 @@ class TcpProxySession {
     }
     if (!host) {
       cluster.stats.upstreamCxNoneHealthy.inc();
+      this.responseFlags = 'UH';
       this.conn.socket.destroy();
       return;
     }
     this.attempts++;
+    const a = 'key' in host ? host.address : host.address;
+    this.upstreamHost = a.kind === 'socket' ? (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : a.kind === 'pipe' ? a.path : '';
     cluster.connect('key' in host ? host : host.address, this.onConnected, true); // true: connect result is final for outlier detection (LocalOriginConnectSuccessFinal)
   }
 
@@ -162,6 +175,7 @@ class TcpProxySession {
     }
     if (err || !up) {
       if (this.attempts < this.f.config.maxConnectAttempts) return this.connectNext();
+      this.responseFlags = 'UF';
       this.conn.socket.destroy();
       return;
     }
@@ -219,6 +233,8 @@ class TcpProxySession {
     const down = c.bytesAtoB - this.relayCounted.bytesAtoB;
     const upb = c.bytesBtoA - this.relayCounted.bytesBtoA;
     this.relayCounted = c;
+    this.rx = c.bytesAtoB;
+    this.tx = c.bytesBtoA;
     if (down > 0) {
       this.f.stats.downstreamCxRxBytesTotal.add(down);
       this.cluster!.stats.upstreamCxTxBytesTotal.add(down);
@@ -239,6 +255,7 @@ class TcpProxySession {
 
   private readonly onDownData = (chunk: Buffer): void => {
     const up = this.upstream!;
+    this.rx += chunk.length;
     this.f.stats.downstreamCxRxBytesTotal.add(chunk.length);
     this.cluster!.stats.upstreamCxTxBytesTotal.add(chunk.length);
     if (!up.write(chunk) && up.writableLength >= this.conn.bufferLimitBytes && !this.downPaused) {
@@ -250,6 +267,7 @@ class TcpProxySession {
 
   private readonly onUpData = (chunk: Buffer): void => {
     const down = this.conn.socket;
+    this.tx += chunk.length;
     this.f.stats.downstreamCxTxBytesTotal.add(chunk.length);
     this.cluster!.stats.upstreamCxRxBytesTotal.add(chunk.length);
     if (!down.write(chunk) && down.writableLength >= this.conn.bufferLimitBytes && !this.upPaused) {
@@ -304,6 +322,7 @@ class TcpProxySession {
 
   private readonly onDownClose = (): void => {
     this.closed = true;
+    if (this.f.accessLog.enabled) this.writeAccessLog();
     if (this.durationTimer) clearTimeout(this.durationTimer);
     const up = this.upstream;
     // Downstream fully closed: let buffered upstream writes flush, then close.
@@ -321,6 +340,25 @@ class TcpProxySession {
       down.destroySoon();
     }
   };
+
+  private writeAccessLog(): void {
+    const c = this.conn;
+    const up = this.upstream;
+    const fmt = (ip: string | undefined, port: number | undefined) => (ip ? (ip.includes(':') ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`) : '');
+    this.f.accessLog.log({
+      startTimeMs: c.startTimeMs,
+      durationMs: Date.now() - c.startTimeMs,
+      bytesReceived: this.rx,
+      bytesSent: this.tx,
+      upstreamHost: this.upstream ? this.upstreamHost : '',
+      upstreamCluster: this.cluster?.config.name ?? '',
+      upstreamLocalAddress: fmt(up?.localAddress, up?.localPort),
+      downstreamLocalAddress: fmt(c.destinationIp, c.destinationPort),
+      downstreamRemoteAddress: fmt(c.remoteIp, c.remotePort),
+      connectionId: c.id,
+      responseFlags: this.responseFlags,
+    });
+  }
 
   private closeBoth(): void {
     this.conn.socket.destroy();

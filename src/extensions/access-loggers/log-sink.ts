@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 
 const FLUSH_BYTES = 64 * 1024;
-let flushIntervalMs = 10_000;
+// Worker processes inherit the control side's --file-flush-interval-msec through this variable
+// (set in main.ts before workers fork); 10 s (Envoy's default) otherwise.
+let flushIntervalMs = Number(process.env.MESHPROXY_FILE_FLUSH_INTERVAL_MS) > 0 ? Number(process.env.MESHPROXY_FILE_FLUSH_INTERVAL_MS) : 10_000;
 const sinks = new Map<string, LogSink>();
 
 /** Sets the flush interval for sinks created from now on and reschedules existing ones. */
