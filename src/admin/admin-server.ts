@@ -39,10 +39,10 @@ export interface AdminView {
   setHealthcheckFailed(failed: boolean): void;
   resetCounters(): void;
   quit(): void;
-  /** Full per-cluster status for /clusters (preferred over clusters() when present). */
-  clusterStatuses?(): readonly ClusterStatusView[];
+  /** Full per-cluster status for /clusters (preferred over clusters() when present; may be pulled from workers). */
+  clusterStatuses?(): readonly ClusterStatusView[] | Promise<readonly ClusterStatusView[]>;
   /** Full per-listener status for /listeners (preferred over listeners() when present). */
-  listenerStatuses?(): readonly ListenerStatusView[];
+  listenerStatuses?(): readonly ListenerStatusView[] | Promise<readonly ListenerStatusView[]>;
   /** Resource store read view for /config_dump (absent until xDS wiring provides it). */
   configDump?(): ConfigDumpSource;
   /** Recent xDS updates (beyond Envoy): JSON-ready entries, optionally one type (lds, rds, ...). */
@@ -110,8 +110,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
     help: 'print listener info',
     params: ['      format: File format to use; One of (text, json)'],
     mutates: false,
-    handle(v, q, res) {
-      const ls = v.listenerStatuses ? v.listenerStatuses() : fromLegacyListeners(v.listeners());
+    async handle(v, q, res) {
+      const ls = v.listenerStatuses ? await v.listenerStatuses() : fromLegacyListeners(v.listeners());
       if (q.get('format') === 'json') return send(res, 200, renderListenersJson(ls), 'application/json');
       send(res, 200, renderListenersText(ls));
     },
@@ -119,8 +119,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/clusters': {
     help: 'upstream cluster status',
     mutates: false,
-    handle(v, q, res) {
-      const cs = v.clusterStatuses ? v.clusterStatuses() : fromLegacyClusters(v.clusters());
+    async handle(v, q, res) {
+      const cs = v.clusterStatuses ? await v.clusterStatuses() : fromLegacyClusters(v.clusters());
       if (q.get('format') === 'json') return send(res, 200, renderClustersJson(cs), 'application/json');
       send(res, 200, renderClustersText(cs));
     },

@@ -197,6 +197,14 @@ export class Server {
           ),
         }));
       },
+      // Live state pulled from the workers (merged as worker/cluster-status-merge.ts says);
+      // added_via_api is false only for the bootstrap's static clusters.
+      clusterStatuses: async () => {
+        const statics = new Set(this.bootstrap.config.staticClusters.map((c) => c.name));
+        return (await this.workers!.clusterStatuses()).map((c) => ({ ...c, addedViaApi: !statics.has(c.name) }));
+      },
+      listenerStatuses: () =>
+        this.bound.map((b) => ({ name: b.name, localAddress: b.address ?? b.configuredAddress, ...(b.additionalAddresses ? { additionalLocalAddresses: b.additionalAddresses } : {}) })),
       configDump: () => createConfigDumpSource(this.bootstrap, this.startedAt, () => this.xds?.store),
       configHistory: (type) => {
         const kinds: readonly string[] = ['lds', 'rds', 'cds', 'eds', 'sds'];

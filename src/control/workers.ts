@@ -1,13 +1,16 @@
 // Worker supervision: the same interface over one in-process engine (--concurrency 1, and
 // tests) or N node:cluster worker processes sharing the listen sockets. The control side
 // publishes a snapshot to every worker and waits for all acknowledgements (Envoy's
-// runOnAllThreads completion); stats are pulled from workers on scrape.
+// runOnAllThreads completion); stats and cluster status (/clusters) are pulled from workers on
+// request and merged here (cluster-status-merge.ts documents the merge rule).
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsStore } from '../stats/stats-store';
 import type { ControlToWorker, EndpointDelta, WorkerInit, WorkerToControl } from '../worker/protocol';
+import type { WorkerClusterStatus } from '../worker/cluster-status';
+import { mergeClusterStatuses } from '../worker/cluster-status-merge';
 import { originalDstLookup } from '../worker/original-dst-lookup';
 import { WorkerEngine, type BoundListener } from '../worker/worker-engine';
 
@@ -17,6 +20,8 @@ export interface Workers {
   /** EDS-only change: per-service host sets applied to every worker's current runtime. */
   applyEndpoints(generation: number, updates: readonly EndpointDelta[]): Promise<void>;
   statsSnapshots(): Promise<StatsSnapshot[]>;
+  /** Live cluster/host state of every worker, merged (workers that do not answer in time are left out). */
+  clusterStatuses(): Promise<WorkerClusterStatus[]>;
   drain(inboundOnly: boolean): void;
   shutdown(): Promise<void>;
 }
@@ -41,6 +46,10 @@ export class InProcessWorkers implements Workers {
     // The engine shares the control side's store in-process; nothing extra to merge.
     void this.stats;
     return [];
+  }
+
+  async clusterStatuses(): Promise<WorkerClusterStatus[]> {
+    return this.engine.clusterStatuses();
   }
 
   drain(inboundOnly: boolean): void {
@@ -124,6 +133,14 @@ export class ClusterWorkers implements Workers {
       this.workers.map((w) => this.request(w, { t: 'stats', id }, (m): m is Extract<WorkerToControl, { t: 'stats' }> => m.t === 'stats' && m.id === id, STATS_PULL_TIMEOUT_MS)),
     );
     return res.filter((r): r is PromiseFulfilledResult<Extract<WorkerToControl, { t: 'stats' }>> => r.status === 'fulfilled').map((r) => r.value.snapshot);
+  }
+
+  async clusterStatuses(): Promise<WorkerClusterStatus[]> {
+    const id = ++this.statsSeq;
+    const res = await Promise.allSettled(
+      this.workers.map((w) => this.request(w, { t: 'cluster-status', id }, (m): m is Extract<WorkerToControl, { t: 'cluster-status' }> => m.t === 'cluster-status' && m.id === id, STATS_PULL_TIMEOUT_MS)),
+    );
+    return mergeClusterStatuses(res.filter((r): r is PromiseFulfilledResult<Extract<WorkerToControl, { t: 'cluster-status' }>> => r.status === 'fulfilled').map((r) => r.value.clusters));
   }
 
   drain(inboundOnly: boolean): void {

@@ -4,11 +4,14 @@ import type { EndpointSetConfig } from '../config/model/cluster';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsConfig } from '../config/model/stats';
+import type { WorkerClusterStatus } from './cluster-status';
 import type { BoundListener } from './worker-engine';
 
 export type ControlToWorker =
   | { readonly t: 'snapshot'; readonly snap: ConfigSnapshot }
   | { readonly t: 'stats'; readonly id: number }
+  /** Admin /clusters: the worker's live cluster and host state; `id` pairs the answer. */
+  | { readonly t: 'cluster-status'; readonly id: number }
   /**
    * EDS-only change: new host sets for some EDS services, applied to the current runtime without
    * a new snapshot (an empty set when the assignment was removed). `seq` pairs the acknowledgement.
@@ -20,6 +23,7 @@ export type ControlToWorker =
 export type WorkerToControl =
   | { readonly t: 'applied'; readonly generation: number; readonly bound: readonly BoundListener[]; readonly error?: string }
   | { readonly t: 'stats'; readonly id: number; readonly snapshot: StatsSnapshot }
+  | { readonly t: 'cluster-status'; readonly id: number; readonly clusters: readonly WorkerClusterStatus[] }
   | { readonly t: 'endpoints-applied'; readonly seq: number; readonly clusters: number };
 
 /** One EDS service's new endpoints, sent to workers as a delta. */

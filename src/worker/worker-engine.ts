@@ -10,12 +10,21 @@ import { ActiveListener, type ListenerHost } from '../engine/listener/active-lis
 import { ClusterManager } from '../engine/upstream/cluster-manager';
 import { compileRouteTable, type RouteTable } from '../engine/http/route/route-table';
 import type { StatsStore } from '../stats/stats-store';
+import { addressToString } from '../config/model/address';
+import { reportClusterStatuses, type WorkerClusterStatus } from './cluster-status';
 import type { EndpointDelta } from './protocol';
 
 export interface BoundListener {
   readonly name: string;
   /** Bound address ("ip:port" or pipe path), or undefined when bind_to_port is false. */
   readonly address: string | undefined;
+  /** bind_to_port false: the configured address (Envoy's /listeners prints it for such listeners). */
+  readonly configuredAddress?: string;
+  /**
+   * additional_addresses, for listeners that do not bind (configured addresses). Bound listeners
+   * leave it out: ActiveListener binds only the main address today.
+   */
+  readonly additionalAddresses?: readonly string[];
 }
 
 export interface OriginalDstLookup {
@@ -140,10 +149,20 @@ export class WorkerEngine implements ListenerHost {
   }
 
   bound(): BoundListener[] {
-    return [...this.listeners.values()].map((l) => ({
-      name: l.config.name,
-      address: typeof l.boundAddress === 'string' ? l.boundAddress : l.boundAddress ? (l.boundAddress.family === 'IPv6' ? `[${l.boundAddress.address}]:${l.boundAddress.port}` : `${l.boundAddress.address}:${l.boundAddress.port}`) : undefined,
-    }));
+    return [...this.listeners.values()].map((l) => {
+      const unbound = !l.config.bindToPort;
+      return {
+        name: l.config.name,
+        address: typeof l.boundAddress === 'string' ? l.boundAddress : l.boundAddress ? (l.boundAddress.family === 'IPv6' ? `[${l.boundAddress.address}]:${l.boundAddress.port}` : `${l.boundAddress.address}:${l.boundAddress.port}`) : undefined,
+        ...(unbound ? { configuredAddress: addressToString(l.config.address) } : {}),
+        ...(unbound && l.config.additionalAddresses.length > 0 ? { additionalAddresses: l.config.additionalAddresses.map(addressToString) } : {}),
+      };
+    });
+  }
+
+  /** Admin /clusters: this worker's live cluster and host state (empty before the first snapshot). */
+  clusterStatuses(): WorkerClusterStatus[] {
+    return this.runtime ? reportClusterStatuses(this.runtime.clusters) : [];
   }
 
   /** Drains listeners (all, or only INBOUND ones), keeping them bound for the drain window. */

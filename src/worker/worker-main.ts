@@ -32,6 +32,9 @@ export function runWorker(): void {
       case 'stats':
         send({ t: 'stats', id: m.id, snapshot: stats.snapshot() });
         break;
+      case 'cluster-status':
+        send({ t: 'cluster-status', id: m.id, clusters: engine.clusterStatuses() });
+        break;
       case 'drain':
         engine.drainListeners(m.inboundOnly);
         break;

@@ -16,7 +16,10 @@
 //   cluster.acquirePending(prio) / releasePending(prio)   max_pending_requests
 //   cluster.acquireRetry(prio) / releaseRetry(prio)       max_retries or retry_budget
 //   cluster.requestStarted(host) / requestFinished(host)  host.activeRequests for LEAST_REQUEST
+//                                                         (+ host rq_total for /clusters)
 //   cluster.reportHttpStatus(host, code), cluster.reportResult(host, result)  outlier detection
+//                                           (+ host rq_success/rq_error by 5xx; 'local_timeout'
+//                                           from a caller is a request timeout: host rq_timeout)
 //   host.subscribe((host, 'removed' | 'unhealthy') => drain pool)           pool draining
 //   config.maxRequestsPerConnection, config.perConnectionBufferLimitBytes    pool settings
 import type { SecretConfig } from '../../config/model/secret';
@@ -492,6 +495,7 @@ export class ClusterRuntime {
 
   requestStarted(host: Host): void {
     host.activeRequests++;
+    host.rqTotal++;
     host.used = true;
   }
 
@@ -501,11 +505,17 @@ export class ClusterRuntime {
 
   /** Outlier detection: an upstream HTTP response status for `host`. */
   reportHttpStatus(host: Host, code: number): void {
+    // Envoy's router chargeUpstreamCode: 5xx counts rq_error, anything else rq_success.
+    if (code >= 500) host.rqError++;
+    else host.rqSuccess++;
     this.outlier?.putHttpResponseCode(host, code);
   }
 
   /** Outlier detection: a connect/timeout/request result (Envoy Outlier::Result). */
   reportResult(host: Host, result: OutlierResult): void {
+    // connect() reports its own connect timeouts straight to the detector, so a caller's
+    // 'local_timeout' is a request (per-try or route) timeout: Envoy's host rq_timeout.
+    if (result === 'local_timeout') host.rqTimeout++;
     this.outlier?.putResult(host, result);
   }
 
@@ -576,10 +586,24 @@ export class ClusterRuntime {
       stats.upstreamCxConnectTimeout.inc();
       release();
       socket.destroy();
-      if (host) this.outlier?.putResult(host, 'local_timeout');
+      if (host) {
+        host.cxConnectFail++;
+        this.outlier?.putResult(host, 'local_timeout');
+      }
       done('connect_timeout', undefined);
     }, clampTimer(this.config.connectTimeoutMs));
     const h = host;
+    // tcp_proxy (finalResult): the connection is the request, as Envoy's TCP pool attaches one
+    // stream per connection (host rq_total, and rq_active until the connection closes).
+    let attached = false;
+    const ready = (s: net.Socket) => {
+      if (h && finalResult) {
+        attached = true;
+        h.rqTotal++;
+        h.activeRequests++;
+      }
+      done(null, s);
+    };
     socket.once('connect', () => {
       if (settled) return;
       settled = true;
@@ -597,20 +621,22 @@ export class ClusterRuntime {
         if (h) {
           h.activeConnections--;
           h.sockets.delete(socket);
+          if (attached && h.activeRequests > 0) h.activeRequests--;
         }
       });
       // TLS (cluster transport_socket, or the transport_socket_matches entry the endpoint's
       // metadata selects — Istio's tlsMode: istio) is set up before the caller sees the socket.
       const ts = selectTransportSocket(this.config.transportSocketMatches, this.config.transportSocket, h?.metadata);
-      if (!isTlsTransport(ts)) return done(null, socket);
+      if (!isTlsTransport(ts)) return ready(socket);
       wrapUpstreamTls(socket, ts!, { secrets: this.secrets }, undefined, (err, res) => {
         if (err || !res) {
           stats.upstreamCxConnectFail.inc();
+          if (h) h.cxConnectFail++;
           this.log.debug({ cluster: this.config.name, err: err?.message }, 'upstream TLS handshake failed');
           socket.destroy();
           return done('connect_fail', undefined);
         }
-        done(null, res.socket);
+        ready(res.socket);
       });
     });
     socket.once('error', () => {
@@ -619,7 +645,10 @@ export class ClusterRuntime {
       clearTimeout(timer);
       release();
       stats.upstreamCxConnectFail.inc();
-      if (h) this.outlier?.putResult(h, 'local_connect_failed');
+      if (h) {
+        h.cxConnectFail++;
+        this.outlier?.putResult(h, 'local_connect_failed');
+      }
       done('connect_fail', undefined);
     });
     return socket;

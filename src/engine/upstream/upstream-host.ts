@@ -77,8 +77,20 @@ export class Host implements LbHost {
   /** Requests in flight (router: requestStarted/requestFinished); LEAST_REQUEST reads it live. */
   activeRequests = 0;
   activeConnections = 0;
-  /** Total connections and requests ever (ORIGINAL_DST cleanup looks at these). */
+  /** Total connections ever opened to the host (Envoy's per-host cx_total). */
   connectionsTotal = 0;
+  /**
+   * The rest of Envoy's per-host stats (HostStats), read by /clusters: connect failures and
+   * timeouts (cx_connect_fail); requests attached to the host (rq_total: router requests, and
+   * one per tcp_proxy connection as Envoy's TCP pool attaches one stream per connection); HTTP
+   * outcomes (rq_success / rq_error for 5xx) and request timeouts (rq_timeout). Plain numbers:
+   * the data path only increments them.
+   */
+  cxConnectFail = 0;
+  rqTotal = 0;
+  rqSuccess = 0;
+  rqError = 0;
+  rqTimeout = 0;
   /** Used since the last ORIGINAL_DST cleanup sweep. */
   used = false;
   readonly sockets = new Set<net.Socket>();
