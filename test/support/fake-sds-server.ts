@@ -58,3 +58,69 @@ export class FakeSdsServer {
     return this.ads.stop();
   }
 }
+
+// ---- Istio-shaped config naming the fake's secrets (protojson, for bootstraps and fake ADS) ----
+
+const T = 'type.googleapis.com/';
+
+/** SdsSecretConfig.sds_config exactly as istiod writes it for `default` and `ROOTCA`. */
+export const ISTIO_SDS_CONFIG = {
+  api_config_source: { api_type: 'GRPC', set_node_on_first_message_only: true, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }] },
+  initial_fetch_timeout: '0s',
+  resource_api_version: 'V3',
+};
+
+function istioCommonTlsContext(alpn: string[], sanExact: string[] | undefined): object {
+  return {
+    tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+    alpn_protocols: alpn,
+    tls_certificate_sds_secret_configs: [{ name: 'default', sds_config: ISTIO_SDS_CONFIG }],
+    combined_validation_context: {
+      default_validation_context: sanExact ? { match_subject_alt_names: sanExact.map((exact) => ({ exact })) } : {},
+      validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: ISTIO_SDS_CONFIG },
+    },
+  };
+}
+
+/** Inbound mTLS transport socket (contract 5.3) with an optional exact SAN matcher on clients. */
+export function istioDownstreamTls(clientSans?: string[]): object {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: { '@type': `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`, require_client_certificate: true, common_tls_context: istioCommonTlsContext(['istio-peer-exchange', 'h2', 'http/1.1'], clientSans) },
+  };
+}
+
+/** Outbound ISTIO_MUTUAL transport socket (contract 5.3): SNI and the server's SPIFFE SAN. */
+export function istioUpstreamTls(sni: string, serverSans: string[]): object {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: { '@type': `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`, sni, common_tls_context: istioCommonTlsContext(['istio-peer-exchange', 'istio'], serverSans) },
+  };
+}
+
+/** A pipe cluster as pilot-agent's bootstrap has them (xds-grpc, sds-grpc: HTTP/2 over a UDS). */
+export function pipeCluster(name: string, path: string): object {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': `${T}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`, explicit_http_config: { http2_protocol_options: {} } },
+    },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path } } } }] }] },
+  };
+}
+
+/** A sidecar bootstrap: LDS/CDS over SotW ADS on xds-grpc, secrets over sds-grpc, admin on port 0. */
+export function sidecarBootstrap(nodeId: string, adsSocket: string, sdsSocket: string): object {
+  return {
+    node: { id: nodeId, cluster: nodeId.split('~')[2] ?? 'test' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    dynamic_resources: {
+      lds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      cds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      ads_config: { api_type: 'GRPC', set_node_on_first_message_only: true, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+    },
+    static_resources: { clusters: [pipeCluster('xds-grpc', adsSocket), pipeCluster('sds-grpc', sdsSocket)] },
+  };
+}
