@@ -21,8 +21,16 @@ export interface ConnectionRuntime {
   readonly secrets: ReadonlyMap<string, SecretConfig>;
 }
 
+/** What a connection may read of its listener's drain state (admin /drain_listeners). */
+export interface ListenerDrainState {
+  /** Set when a graceful drain started: HTTP sends Connection: close / GOAWAY from then on. */
+  readonly drainingNotice: boolean;
+}
+
 /** A downstream connection after listener filters, as handed to the chosen filter chain. */
 export interface DownstreamConnection {
+  /** The listener that accepted it (read per response; no callback per request). */
+  readonly listener?: ListenerDrainState;
   readonly id: number;
   readonly socket: net.Socket;
   /** Destination the client meant (original destination when recovered, else the local address). */

@@ -254,7 +254,9 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   writeHeaders(stream: ActiveStream, status: number, headers: HeaderMap, endStream: boolean): void {
     if (this.closed) return;
     const cfg = this.hcm.config;
-    if (stream.closeConnection || !this.requestKeepAlive || this.closeAfter || (cfg.maxRequestsPerConnection > 0 && this.requests >= cfg.maxRequestsPerConnection)) {
+    // A draining listener (drain_listeners, --drain-strategy immediate) discourages new requests:
+    // every response from then on carries Connection: close, as Envoy's drain does for HTTP/1.
+    if (stream.closeConnection || !this.requestKeepAlive || this.closeAfter || this.conn.listener?.drainingNotice || (cfg.maxRequestsPerConnection > 0 && this.requests >= cfg.maxRequestsPerConnection)) {
       this.closeAfter = true;
       if (status !== 101) headers.set('connection', 'close');
     }

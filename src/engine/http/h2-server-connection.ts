@@ -52,6 +52,7 @@ export class H2ServerCodec implements DownstreamCodec {
   readonly protocol = 'HTTP/2';
   private readonly server: http2.Http2Server;
   private readonly conns = new WeakMap<http2.Http2Session, DownstreamConnection>();
+  private readonly goaway = new WeakSet<http2.Http2Session>();
   private pending: DownstreamConnection | null = null;
 
   constructor(private readonly hcm: HcmRuntime) {
@@ -138,6 +139,13 @@ export class H2ServerCodec implements DownstreamCodec {
     const slot = s.codecStream as H2Slot;
     const st = slot.stream;
     if (st.destroyed || st.headersSent) return;
+    // A draining listener tells HTTP/2 clients to go elsewhere with one graceful GOAWAY (streams
+    // in flight finish; Envoy's drain does the same).
+    const session = st.session;
+    if (session && !session.closed && this.conns.get(session)?.listener?.drainingNotice && !this.goaway.has(session)) {
+      this.goaway.add(session);
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, st.id ?? 0);
+    }
     for (const n of CONNECTION_SPECIFIC) headers.remove(n);
     const obj = headers.toObject({ ':status': String(status) }) as http2.OutgoingHttpHeaders;
     slot.waitForTrailers = !endStream && s.isGrpc;

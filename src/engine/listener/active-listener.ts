@@ -191,6 +191,7 @@ export class ActiveListener {
   private startFilters(chain: ActiveFilterChain, raw: net.Socket, socket: net.Socket | tls.TLSSocket, dstIp: string, dstPort: number, runtime: ConnectionRuntime): void {
     const conn: DownstreamConnection = {
       id: this.host.nextConnectionId(),
+      listener: this,
       socket,
       destinationIp: dstIp,
       destinationPort: dstPort,
