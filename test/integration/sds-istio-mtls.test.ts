@@ -220,3 +220,16 @@ test('rotating default every second under new-connection load: no failed connect
   longLived.socket.destroy();
   expect(await stat('sds.default.update_success')).toBeGreaterThanOrEqual(6);
 }, 30_000);
+
+test('a failed SDS stream (pilot-agent cannot sign) is reopened with backoff and re-sends both names; serving continues meanwhile', async () => {
+  const from = sds.requests.length;
+  const streamsBefore = new Set(sds.requests.map((r) => r.streamId));
+  const failuresBefore = (await stat('sds.default.update_failure')) ?? 0;
+  sds.ads.closeStreams(14, 'failed to generate secret');
+  const again = await sds.ads.waitForRequest((r) => !streamsBefore.has(r.streamId) && r.typeUrl === SECRET_TYPE_URL, 8000, from);
+  expect([...again.request.resourceNames].sort()).toEqual(['ROOTCA', 'default']);
+  // The new stream resumes from the last accepted version (Envoy re-sends version_info).
+  expect(again.request.versionInfo).not.toBe('');
+  expect(await stat('sds.default.update_failure')).toBe(failuresBefore + 1);
+  expect((await mtls(client)).serial).toBe(serverCerts[5]!.serial);
+});

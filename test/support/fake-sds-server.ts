@@ -90,11 +90,19 @@ export function istioDownstreamTls(clientSans?: string[]): object {
   };
 }
 
-/** Outbound ISTIO_MUTUAL transport socket (contract 5.3): SNI and the server's SPIFFE SAN. */
-export function istioUpstreamTls(sni: string, serverSans: string[]): object {
+/**
+ * Outbound ISTIO_MUTUAL transport socket (contract 5.3): SNI and the server's SPIFFE SAN.
+ * `maxSessionKeys` sets max_session_keys (Envoy's default, 1, when absent; 0 = no resumption).
+ */
+export function istioUpstreamTls(sni: string, serverSans: string[], maxSessionKeys?: number): object {
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: { '@type': `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`, sni, common_tls_context: istioCommonTlsContext(['istio-peer-exchange', 'istio'], serverSans) },
+    typed_config: {
+      '@type': `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
+      sni,
+      common_tls_context: istioCommonTlsContext(['istio-peer-exchange', 'istio'], serverSans),
+      ...(maxSessionKeys !== undefined ? { max_session_keys: maxSessionKeys } : {}),
+    },
   };
 }
 
