@@ -153,6 +153,11 @@ test('the listener warms until default and ROOTCA arrive over sds-grpc, then ser
   expect(await stat('sds.default.update_success')).toBeGreaterThanOrEqual(1);
   expect(await stat('sds.ROOTCA.update_success')).toBeGreaterThanOrEqual(1);
   expect(await stat('sds.default.update_rejected')).toBe(0);
+  // config_dump lists the SDS-delivered secrets like Envoy (dynamic_active_secrets), keys redacted.
+  const dump = (await proxy.get('/config_dump?resource=dynamic_active_secrets')).body;
+  expect(dump).toContain('"name": "default"');
+  expect(dump).toContain('"name": "ROOTCA"');
+  expect(dump).not.toContain('PRIVATE KEY');
 }, 20_000);
 
 test('a client whose SPIFFE id the SAN matcher does not allow is refused', async () => {
