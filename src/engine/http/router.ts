@@ -8,7 +8,7 @@
 import { timer } from './timer';
 import type { RouteRouterConfig } from '../../extensions/filters/http/router/config';
 import type { Host } from '../upstream/cluster-runtime';
-import type { ClusterRuntime } from '../upstream/cluster-runtime';
+import type { ClusterRuntime, PickContext } from '../upstream/cluster-runtime';
 import type { ActiveStream, DownstreamWatermarkListener } from './active-stream';
 import { CONTINUE, type FilterStatus, type HttpFilter, type HttpFilterFactory, type HttpStreamCallbacks } from './filter-api';
 import type { H1MessageHead } from './h1/h1-message-head';
@@ -129,7 +129,8 @@ function originalDstHost(s: ActiveStream, cluster: ClusterRuntime): Host | undef
   }
   if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
   const key = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-  return { address: { kind: 'socket', protocol: 'TCP', address: ip, port, ipv4Compat: false }, key, hostname: '', weight: 1, health: 'HEALTHY', priority: 0, activeConnections: 0 } as unknown as Host;
+  // The cluster keeps one tracked Host per original destination (cleaned up when unused).
+  return cluster.chooseHost({ originalDst: key } as PickContext);
 }
 
 export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkListener {
@@ -140,6 +141,10 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private retry!: CompiledRetry;
   private up: UpstreamStream | null = null;
   private upHost: Host | null = null;
+  /** Host of the attempt in flight, for requestStarted/requestFinished pairing. */
+  private attemptHost: Host | null = null;
+  /** Holds a max_requests circuit-breaker slot. */
+  private slotHeld = false;
   private triedHosts: string[] | null = null;
   private body: Buffer[] = [];
   private bodyBytes = 0;
@@ -320,7 +325,19 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       this.finishWithReply(503, 'no healthy upstream', DETAILS.NO_HEALTHY_UPSTREAM, FLAG.NO_HEALTHY_UPSTREAM);
       return;
     }
+    // Circuit breaker: the request takes a max_requests slot for its whole life (released in
+    // onDestroy); overflow answers 503 UO like Envoy.
+    if (!this.slotHeld) {
+      if (this.cluster.acquireRequest() === 'overflow') {
+        this.finishWithReply(503, resetBody('overflow', false), resetDetails('overflow'), FLAG.UPSTREAM_OVERFLOW);
+        return;
+      }
+      this.slotHeld = true;
+    }
     this.upHost = host;
+    // Per-host accounting (LEAST_REQUEST load, /clusters rq_*, outlier detection).
+    this.cluster.requestStarted(host);
+    this.attemptHost = host;
     (this.triedHosts ??= []).push(host.key);
     s.upstreamHost = host.key;
     s.attemptCount++;
@@ -381,6 +398,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   private attemptFailed(reason: ResetReason): void {
+    this.endAttempt();
     this.up = null;
     this.clearPerTry();
     this.http.stats.upstreamRqActive.dec();
@@ -418,9 +436,11 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     const s = this.s;
     const status = head.statusCode;
     const up = this.up!;
+    if (this.attemptHost !== null) this.cluster.reportHttpStatus(this.attemptHost, status);
     if (!this.tunnel && this.retry.on !== 0 && this.retry.retriableStatus(status)) {
       countUpstreamResponse(this.http.stats, status);
       if (this.canRetry()) {
+        this.endAttempt();
         this.up = null;
         this.clearPerTry();
         this.http.stats.upstreamRqActive.dec();
@@ -485,6 +505,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
 
   onUpstreamComplete(trailers: string[] | null): void {
     if (this.destroyed) return;
+    this.endAttempt();
     const up = this.up;
     this.up = null;
     this.clearTimers();
@@ -498,9 +519,19 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
 
   // ---- timeouts and endings --------------------------------------------------------------
 
+  /** Ends the current attempt's host accounting (once). */
+  private endAttempt(result?: 'local_timeout'): void {
+    const h = this.attemptHost;
+    if (h === null) return;
+    this.attemptHost = null;
+    if (result !== undefined) this.cluster.reportResult(h, result);
+    this.cluster.requestFinished(h);
+  }
+
   private readonly onGlobalTimeout = (): void => {
     this.globalTimer = null;
     if (this.destroyed) return;
+    this.endAttempt('local_timeout');
     this.http.stats.upstreamRqTimeout.inc();
     this.s.hcm.stats.downstreamRqTimeout.inc();
     this.abortUpstream();
@@ -515,6 +546,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private readonly onPerTryTimeout = (): void => {
     this.perTryTimer = null;
     if (this.destroyed || this.responseHeadersSent) return;
+    this.endAttempt('local_timeout');
     this.http.stats.upstreamRqPerTryTimeout.inc();
     this.abortUpstream();
     if ((this.retry.on & (R_5XX | R_GATEWAY)) !== 0 && this.canRetry()) {
@@ -562,6 +594,11 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     if (this.destroyed) return;
     this.destroyed = true;
     this.clearTimers();
+    this.endAttempt();
+    if (this.slotHeld) {
+      this.slotHeld = false;
+      this.cluster.releaseRequest();
+    }
     if (this.s !== undefined && this.s.watermarkListener === this) this.s.watermarkListener = null;
     const up = this.up;
     if (up !== null) {

@@ -1,0 +1,93 @@
+// HTTP through the built proxy against Envoy's upstream semantics the router now applies:
+// max_requests overflow is answered 503 with response flag UO exactly at the configured limit,
+// and a host answering 5xx is ejected by outlier detection (consecutive_5xx) so traffic moves to
+// the healthy host; /clusters shows per-host rq_* counts.
+import * as http from 'node:http';
+import { cluster, hcmBootstrap, upstream } from '../support/http-harness';
+import { startProxy } from '../support/proxy-process';
+
+function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+function withAdmin(b: object): object {
+  return { ...b, admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } } };
+}
+
+describe('HTTP router with circuit breakers and outlier detection', () => {
+  it('answers 503 UO beyond max_requests, exactly at the limit', async () => {
+    const pending: http.ServerResponse[] = [];
+    const up = await upstream((_q, r) => pending.push(r));
+    const b = hcmBootstrap({
+      virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app', timeout: '10s' } }] }],
+      clusters: [cluster('app', [up.port], { circuit_breakers: { thresholds: [{ max_requests: 3 }] } })],
+      hcm: { access_log: [] },
+    });
+    const proxy = await startProxy(withAdmin(b));
+    try {
+      const { port } = await proxy.listener('http');
+      const inflight = [get(port), get(port), get(port)];
+      for (let i = 0; i < 100 && pending.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pending).toHaveLength(3);
+      const over = await get(port);
+      expect(over.status).toBe(503);
+      expect(over.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: overflow');
+      for (const r of pending) r.end('ok');
+      expect((await Promise.all(inflight)).map((r) => r.status)).toEqual([200, 200, 200]);
+      // Slots are released: the next request goes through.
+      const after = get(port);
+      for (let i = 0; i < 100 && pending.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+      pending[3]!.end('ok');
+      expect((await after).status).toBe(200);
+      const stats = await proxy.get('/stats?filter=^cluster\\.app\\.upstream_rq_pending_overflow$');
+      expect(stats.body).toMatch(/: 1$/m);
+    } finally {
+      for (const r of pending) if (!r.writableEnded) r.end();
+      await proxy.stop();
+      await up.close();
+    }
+  }, 30_000);
+
+  it('ejects a host that answers 5xx (consecutive_5xx) and moves traffic to the healthy one', async () => {
+    const bad = await upstream((_q, r) => {
+      r.statusCode = 500;
+      r.end('bad');
+    });
+    const good = await upstream((_q, r) => r.end('good'));
+    const b = hcmBootstrap({
+      virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }],
+      clusters: [cluster('app', [bad.port, good.port], { outlier_detection: { consecutive_5xx: 3, interval: '0.2s', base_ejection_time: '30s', max_ejection_percent: 50 } })],
+    });
+    const proxy = await startProxy(withAdmin(b));
+    try {
+      const { port } = await proxy.listener('http');
+      const first: number[] = [];
+      for (let i = 0; i < 12; i++) first.push((await get(port)).status);
+      expect(first.filter((s) => s === 500).length).toBeGreaterThanOrEqual(3);
+      // After the ejection, the bad host gets nothing.
+      const later: string[] = [];
+      for (let i = 0; i < 20; i++) later.push((await get(port)).body);
+      expect(later.every((b) => b === 'good')).toBe(true);
+      const ej = await proxy.get('/stats?filter=^cluster\\.app\\.outlier_detection\\.ejections_enforced_consecutive_5xx$');
+      expect(ej.body).toMatch(/: 1$/m);
+      const clusters = JSON.parse((await proxy.get('/clusters?format=json')).body) as { cluster_statuses: { name: string; host_statuses: { address: { socket_address: { port_value: number } }; stats: { name: string; value?: string }[]; health_status: { failed_outlier_check?: boolean } }[] }[] };
+      const hosts = clusters.cluster_statuses.find((c) => c.name === 'app')!.host_statuses;
+      const badHost = hosts.find((h) => h.address.socket_address.port_value === bad.port)!;
+      expect(badHost.health_status.failed_outlier_check).toBe(true);
+      const rqError = Number(badHost.stats.find((s) => s.name === 'rq_error')?.value ?? 0);
+      expect(rqError).toBeGreaterThanOrEqual(3);
+    } finally {
+      await proxy.stop();
+      await bad.close();
+      await good.close();
+    }
+  }, 30_000);
+});
