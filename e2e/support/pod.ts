@@ -104,9 +104,14 @@ export class Pod {
 
   /** Starts our proxy as uid/gid 1337 on the Istio-shaped bootstrap; resolves when it is ready. */
   async startProxy(outbound: OutboundPolicy): Promise<void> {
+    await this.startProxyWith(sidecarBootstrap({ ipv6: this.ipv6, outbound, nodeIp: this.ip }), `bootstrap-${outbound}.json`);
+  }
+
+  /** Starts our proxy as uid/gid 1337 on `bootstrap`; resolves when its admin says LIVE. */
+  async startProxyWith(bootstrap: object, fileName = 'bootstrap.json'): Promise<void> {
     await this.stopProxy();
-    const cfg = path.join(this.dir, `bootstrap-${outbound}.json`);
-    writeFileSync(cfg, JSON.stringify(sidecarBootstrap({ ipv6: this.ipv6, outbound, nodeIp: this.ip })));
+    const cfg = path.join(this.dir, fileName);
+    writeFileSync(cfg, JSON.stringify(bootstrap));
     chmodSync(cfg, 0o644);
     this.proxyOutput = '';
     this.proxy = this.ns.spawn(['setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', process.execPath, PROXY_BIN, '-c', cfg, '--concurrency', '1', '-l', 'warning', '--drain-time-s', '1']);

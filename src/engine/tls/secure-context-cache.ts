@@ -167,6 +167,14 @@ function contextOptions(ctx: TlsContextConfig, material: ResolvedMaterial, certs
   if (v?.trustedCaPem) opts.ca = v.trustedCaPem;
   if (v?.crlPem) opts.crl = v.crlPem;
   if (ctx.kind === 'downstream') {
+    // A server that asks for client certificates needs a session id context, or OpenSSL aborts
+    // every resumed handshake (ERR_SSL_SESSION_ID_CONTEXT_UNINITIALIZED). Envoy derives one per
+    // server context from its certificates and validation settings; so do we (<= 32 bytes).
+    const h = createHash('sha256');
+    for (const c of certs) h.update(c.cert.certificateChainPem);
+    h.update(v?.trustedCaPem ?? '');
+    h.update(JSON.stringify(ctx.common.validation ?? null));
+    opts.sessionIdContext = h.digest('hex').slice(0, 32);
     if (ctx.sessionTimeoutMs !== undefined) opts.sessionTimeout = Math.max(1, Math.round(ctx.sessionTimeoutMs / 1000));
     if (ctx.disableSessionTickets) opts.secureOptions = cryptoConstants.SSL_OP_NO_TICKET;
   }
