@@ -91,14 +91,14 @@ export class Pod {
   }
 
   /** An HTTP app on 0.0.0.0/[::] `port` answering "<app name> saw <peer address>". */
-  async startApp(port: number): Promise<void> {
+  async startApp(port: number, extraPorts: readonly number[] = [15020]): Promise<void> {
     const host = this.ipv6 ? '::' : '0.0.0.0';
     this.app = this.ns.spawn([process.execPath, '-e', `
       const http = require('http');
-      const ports = ${JSON.stringify([port])}.concat(process.env.EXTRA_PORTS ? process.env.EXTRA_PORTS.split(',').map(Number) : []);
+      const ports = ${JSON.stringify([port])}.concat(process.env.EXTRA_PORTS ? process.env.EXTRA_PORTS.split(',').filter(Boolean).map(Number) : []);
       let n = 0;
       for (const p of ports) http.createServer((req, res) => res.end('${this.name}:' + p + ' saw ' + req.socket.remoteAddress)).listen(p, '${host}', () => { if (++n === ports.length) console.log('ready'); });
-      setTimeout(() => process.exit(0), 120000);`], { env: { ...process.env, EXTRA_PORTS: '15020' } });
+      setTimeout(() => process.exit(0), 120000);`], { env: { ...process.env, EXTRA_PORTS: extraPorts.join(',') } });
     await waitLine(this.app, 'ready');
   }
 
