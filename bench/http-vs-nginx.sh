@@ -7,18 +7,11 @@
 # Needs nginx, wrk and h2load (nghttp2-client): `bash scripts/system-deps.sh bench` (root).
 # Usage: bench/http-vs-nginx.sh [seconds per run, default 4] [rounds, default 1]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECS=${1:-4}
 ROUNDS=${2:-1}
 CONNS=50
-command -v wrk >/dev/null && command -v nginx >/dev/null || bash scripts/system-deps.sh bench >/dev/null
-[ -f dist/main.js ] || make build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 ORIGIN=$(free_port); MP=$(free_port); NG=$(free_port); NG2=$(free_port); ADMIN=$(free_port)
 mkdir -p "$work/www"
 head -c 128 /dev/zero | tr '\0' 'a' > "$work/www/small"

@@ -6,17 +6,11 @@
 # Needs nginx (+ libnginx-mod-stream) and iperf3: `bash scripts/system-deps.sh bench` (root).
 # Usage: bench/tcp-relay.bench.sh [seconds per run, default 5] [rounds, default 3] [extra iperf3 args, e.g. -R]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECS=${1:-5}
 ROUNDS=${2:-3}
 EXTRA=${3:-}
-bash scripts/system-deps.sh bench >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 IPERF=$(free_port); JS=$(free_port); SP=$(free_port); NG=$(free_port)
 
 start_relay() { # $1 mode, $2 port
@@ -27,8 +21,7 @@ start_relay() { # $1 mode, $2 port
 start_relay js "$JS"
 start_relay splice "$SP"
 
-mods=""
-for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
+mods=$(nginx_stream_module)
 cat > "$work/nginx.conf" <<NGX
 $mods
 worker_processes 1;
@@ -60,7 +53,6 @@ for _ in $(seq "$ROUNDS"); do
   js_all+=("$(run "$JS")")
   sp_all+=("$(run "$SP")")
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ng=$(median "${ng_all[@]}"); js=$(median "${js_all[@]}"); sp=$(median "${sp_all[@]}")
 ratio() { node -e "console.log(($1/$2).toFixed(2))"; }
 echo "rounds (Gbit/s): nginx ${ng_all[*]}; js ${js_all[*]}; splice ${sp_all[*]}"

@@ -5,21 +5,12 @@
 # and iperf3: `bash scripts/system-deps.sh bench` installs them (root).
 # Usage: bench/tcp-vs-nginx.sh [seconds per run, default 5] [rounds, default 3]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECS=${1:-5}
 ROUNDS=${2:-3}
-bash scripts/system-deps.sh bench >/dev/null
-[ -f dist/main.js ] || make build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 IPERF=$(free_port); MP=$(free_port); NG=$(free_port); ADMIN=$(free_port); MPJS=$(free_port); ADMINJS=$(free_port)
 
-iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 & pids+=($!)   # restarted per run below
-kill "${pids[-1]}" 2>/dev/null || true
 
 cat > "$work/bootstrap.yaml" <<YAML
 admin: {address: {socket_address: {address: 127.0.0.1, port_value: $ADMIN}}}
@@ -41,8 +32,7 @@ node bin/meshproxy -c "$work/bootstrap.yaml" --concurrency 1 -l error & pids+=($
 sed -e "s/port_value: $MP}/port_value: $MPJS}/" -e "s/port_value: $ADMIN}/port_value: $ADMINJS}/" "$work/bootstrap.yaml" > "$work/bootstrap-js.yaml"
 MESHPROXY_DISABLE_SPLICE=1 node bin/meshproxy -c "$work/bootstrap-js.yaml" --concurrency 1 -l error & pids+=($!)
 
-mods=""
-for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
+mods=$(nginx_stream_module)
 cat > "$work/nginx.conf" <<NGX
 $mods
 worker_processes 1;
@@ -71,7 +61,6 @@ for r in $(seq "$ROUNDS"); do
   mp_all+=("$(run "$MP")")
   js_all+=("$(run "$MPJS")")
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mp=$(median "${mp_all[@]}"); ng=$(median "${ng_all[@]}"); js=$(median "${js_all[@]}")
 echo "rounds: nginx ${ng_all[*]} Gbit/s; meshproxy ${mp_all[*]} Gbit/s; meshproxy JS relay ${js_all[*]} Gbit/s"
 echo "median: nginx $ng Gbit/s, meshproxy (splice) $mp Gbit/s = $(node -e "console.log(($mp/$ng).toFixed(2))")x, meshproxy (JS relay) $js Gbit/s = $(node -e "console.log(($js/$ng).toFixed(2))")x"

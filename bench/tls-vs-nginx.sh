@@ -8,16 +8,9 @@
 # Prints each number and the ratio meshproxy/nginx. Needs nginx (+ stream module), wrk, openssl.
 # Usage: bench/tls-vs-nginx.sh [seconds per run, default 5]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECS=${1:-5}
-bash scripts/system-deps.sh bench >/dev/null
-[ -f dist/main.js ] || make build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { [ "$BASHPID" = "$$" ] || return 0; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 BE=$(free_port); MP_MTLS=$(free_port); MP_TLS=$(free_port); NG_MTLS=$(free_port); NG_TLS=$(free_port); ADMIN=$(free_port)
 
 # Certificates: mesh CA, server and client workload certs with SPIFFE URI SANs.
@@ -65,8 +58,7 @@ L
 } > "$work/bootstrap.yaml"
 node bin/meshproxy -c "$work/bootstrap.yaml" --concurrency 1 -l error & pids+=($!)
 
-mods=""
-for m in /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so; do [ -f "$m" ] && mods="load_module $m;"; done
+mods=$(nginx_stream_module)
 cat > "$work/nginx.conf" <<NGX
 $mods
 worker_processes 1;
