@@ -106,7 +106,10 @@ export class WorkerEngine implements ListenerHost {
       if (old && this.listenerKeys.get(cfg.name) === key) continue;
       const next = new ActiveListener(cfg, this, this.stats, this.log);
       if (old) {
-        // Replace: the old socket closes first so the new one can bind the same address.
+        // Replace: the new listener takes over the old one's socket when it binds the same way
+        // (no connection refused in between); otherwise drain() closes the old socket first so
+        // the new one can bind the same address. The old listener drains its connections.
+        next.adoptSocket(old);
         this.log.info({ listener: cfg.name }, 'lds: update listener; draining the old one');
         void old.drain(this.drainTimeMs);
       } else {

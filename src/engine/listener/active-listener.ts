@@ -93,9 +93,29 @@ export class ActiveListener {
     };
   }
 
+  /**
+   * Takes over the listening socket of the listener this one replaces when both listen on the
+   * same address with the same socket options, as Envoy shares the listen socket across a
+   * listener update: closing and re-binding would refuse (or reset, from the old backlog) the
+   * connections arriving in between. Call before draining `previous`; start() then uses it.
+   */
+  adoptSocket(previous: ActiveListener): boolean {
+    const adopted = previous.releaseSocket(this.config);
+    if (!adopted) return false;
+    this.server = adopted;
+    return true;
+  }
+
   /** Binds the socket (if bind_to_port). Resolves when listening; rejects with the bind error. */
   start(): Promise<void> {
     if (!this.config.bindToPort) return Promise.resolve();
+    const adopted = this.server;
+    if (adopted) {
+      adopted.on('connection', this.onConnection);
+      adopted.on('error', this.onSocketError);
+      this.boundAddress = adopted.address() ?? undefined;
+      return Promise.resolve();
+    }
     const a = this.config.address;
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     this.server = server;
@@ -108,11 +128,28 @@ export class ActiveListener {
           : { host: a.kind === 'socket' ? a.address : '127.0.0.1', port: a.kind === 'socket' ? a.port : 0, ipv6Only: a.kind === 'socket' && a.address.includes(':') && !a.ipv4Compat, ...(this.config.tcpBacklogSize ? { backlog: this.config.tcpBacklogSize } : {}) };
       server.listen(opts, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.log.error({ listener: this.config.name, err: err.message }, 'listener socket error'));
+        server.on('error', this.onSocketError);
         this.boundAddress = server.address() ?? undefined;
         resolve();
       });
     });
+  }
+
+  private readonly onSocketError = (err: Error): void => {
+    this.log.error({ listener: this.config.name, err: err.message }, 'listener socket error');
+  };
+
+  /**
+   * Gives the bound socket to the listener replacing this one when `next` binds the same way
+   * (address, socket options, backlog); this listener stops accepting without closing it.
+   */
+  private releaseSocket(next: ListenerConfig): net.Server | undefined {
+    const server = this.server;
+    if (!server || this.draining || !next.bindToPort || bindKey(next) !== bindKey(this.config)) return undefined;
+    server.off('connection', this.onConnection);
+    server.off('error', this.onSocketError);
+    this.server = undefined;
+    return server;
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
@@ -249,6 +286,10 @@ export class ActiveListener {
    */
   drain(drainMs: number): Promise<void> {
     this.draining = true;
+    // Envoy's listener drain also drains its HCMs: HTTP/1 responses carry Connection: close and
+    // HTTP/2 gets GOAWAY, so keep-alive clients move to the new listener before the drain timer
+    // destroys what is left (otherwise a request in flight at that moment is reset).
+    this.drainingNotice = true;
     const server = this.server;
     this.server = undefined;
     server?.close();
@@ -275,4 +316,9 @@ export class ActiveListener {
     this.server = undefined;
     for (const s of this.connections) s.destroy();
   }
+}
+
+/** What must match for a replacing listener to reuse the bound socket. */
+function bindKey(c: ListenerConfig): string {
+  return JSON.stringify([c.address, c.transparent, c.freebind, c.tcpBacklogSize ?? 0]);
 }
