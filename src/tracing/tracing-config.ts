@@ -104,15 +104,27 @@ export function parseOpenTelemetryConfig(m: Msg, errors: ErrorSink, path: string
   return undefined;
 }
 
+/** Tracer type URLs meshproxy implements (Istio may also configure Datadog, Lightstep...). */
+export function isSupportedTracer(typeUrl: string): boolean {
+  return typeUrl === ZIPKIN_URL || typeUrl === OTEL_URL;
+}
+
+/**
+ * envoy.config.trace.v3.Tracing.Http (decoded: {name, typed_config}) -> provider model. Used
+ * for the HCM's tracing.provider and for the bootstrap's tracing.http (the server-wide
+ * provider Envoy falls back to when an HCM has `tracing {}` without one).
+ */
+export function parseTracingProvider(http: Msg, errors: ErrorSink, path: string): TracingProviderConfig | undefined {
+  const u = unpackAny(http.typedConfig, errors, `${path}.typed_config`);
+  if (u?.typeUrl === ZIPKIN_URL && u.message) return parseZipkinConfig(u.message, errors, `${path}.typed_config`);
+  if (u?.typeUrl === OTEL_URL && u.message) return parseOpenTelemetryConfig(u.message, errors, `${path}.typed_config`);
+  if (u) errors.add(`${path}.typed_config`, `tracer '${u.typeUrl}' is not supported (zipkin and opentelemetry are)`);
+  return undefined;
+}
+
 /** HttpConnectionManager.Tracing (decoded) -> model. */
 export function parseHcmTracing(t: Msg, errors: ErrorSink, path: string): TracingConfig {
-  let provider: TracingProviderConfig | undefined;
-  if (t.provider) {
-    const u = unpackAny(t.provider.typedConfig, errors, `${path}.provider.typed_config`);
-    if (u?.typeUrl === ZIPKIN_URL && u.message) provider = parseZipkinConfig(u.message, errors, `${path}.provider.typed_config`);
-    else if (u?.typeUrl === OTEL_URL && u.message) provider = parseOpenTelemetryConfig(u.message, errors, `${path}.provider.typed_config`);
-    else if (u) errors.add(`${path}.provider.typed_config`, `tracer '${u.typeUrl}' is not supported (zipkin and opentelemetry are)`);
-  }
+  const provider = t.provider ? parseTracingProvider(t.provider, errors, `${path}.provider`) : undefined;
   return {
     clientSampling: percent(t.clientSampling, 100),
     randomSampling: percent(t.randomSampling, 100),

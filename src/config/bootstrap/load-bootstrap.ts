@@ -21,6 +21,8 @@ import type { SecretConfig } from '../model/secret';
 import { translateStatsConfig } from '../translate/stats-config';
 import { durationMs, structToJson, type Msg } from '../translate/proto-util';
 import type { Flags } from './flags';
+import { isSupportedTracer, parseTracingProvider } from '../../tracing/tracing-config';
+import { publishTracingEnvironment, tracingEnvironmentFrom } from '../../tracing/tracing-environment';
 import { findUnknownFields, fromProtoJson, mergeMessages } from './proto-json';
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
@@ -135,6 +137,8 @@ export function loadBootstrap(flags: Pick<Flags, 'configPath' | 'configYaml' | '
   }
   const result = translateBootstrap(message, flags);
   if (!result.ok) throw new BootstrapError(result.errors);
+  // Node facts and the bootstrap tracer are process-wide: publish them before workers exist.
+  publishTracingEnvironment(tracingEnvironmentFrom(result.value.config));
   return { message, config: result.value.config, warnings: result.value.warnings };
 }
 
@@ -190,6 +194,12 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
   }
   const statsResult = translateStatsConfig(message.statsConfig);
   if (!statsResult.ok) errors.addAll(statsResult.errors, 'stats_config');
+  // tracing.http: Zipkin / OpenTelemetry become the server-wide provider; other tracers Istio can
+  // configure (Datadog, Lightstep) are reported and leave requests untraced rather than fail startup.
+  const tracerHttp = message.tracing?.http as Msg | undefined;
+  const tracerUrl = String(tracerHttp?.typedConfig?.typeUrl ?? '');
+  const tracingProvider = tracerHttp && isSupportedTracer(tracerUrl) ? parseTracingProvider(tracerHttp, errors, 'tracing.http') : undefined;
+  const tracingWarnings = tracerHttp && !isSupportedTracer(tracerUrl) ? [`tracer '${tracerUrl}' (tracing.http) is not supported; requests are not traced`] : [];
   const id = flags.serviceNode ?? String(node.id ?? '');
   const cluster = flags.serviceCluster ?? String(node.cluster ?? '');
   const config: BootstrapConfig = {
@@ -207,6 +217,7 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     runtime: runtimeLayers(message.layeredRuntime),
     statsFlushIntervalMs: durationMs(message.statsFlushInterval) ?? 5000,
     stats: statsResult.ok ? statsResult.value : DEFAULT_STATS_CONFIG,
+    ...(tracingProvider ? { tracingProvider } : {}),
   };
-  return errors.result({ config, warnings: ext.skipped.map((n) => `optional extension '${n}' is not supported and was skipped`) });
+  return errors.result({ config, warnings: [...ext.skipped.map((n) => `optional extension '${n}' is not supported and was skipped`), ...tracingWarnings] });
 }

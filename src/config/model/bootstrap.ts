@@ -5,6 +5,7 @@ import type { ClusterConfig, LocalityConfig } from './cluster';
 import type { ListenerConfig } from './listener';
 import type { StatsConfig } from './stats';
 import type { SecretConfig } from './secret';
+import type { TracingProviderConfig } from '../../tracing/tracing-config';
 
 export interface NodeConfig {
   readonly id: string;
@@ -44,4 +45,6 @@ export interface BootstrapConfig {
   readonly statsFlushIntervalMs: number;
   /** stats_config: tag extraction, stats matcher, histogram buckets. */
   readonly stats: StatsConfig;
+  /** tracing.http: the server-wide tracer an HCM with `tracing {}` and no provider uses. */
+  readonly tracingProvider?: TracingProviderConfig;
 }

@@ -1,13 +1,17 @@
 // One HTTP request/response exchange inside the HTTP connection manager (Envoy's
 // ConnectionManagerImpl::ActiveStream with its FilterManager): request header mutation as
 // Envoy's ConnectionManagerUtility does (x-forwarded-for/-proto, x-request-id, x-envoy-internal,
-// via, te), route selection on the table current at stream start, the HTTP filter chain
+// via, te), route selection on the table current at stream start, the tracing span when the
+// HCM traces (started at request headers, finished with Envoy's tags at stream end; the router
+// injects its context upstream), the HTTP filter chain
 // (decode in order, encode in reverse, STOP/continueDecoding, local replies from any filter;
 // the router last), response header finishing (date, server, connection), stats and the
 // access log. The downstream codec (HTTP/1.1 or HTTP/2) drives it through the decode* methods
 // and writes what it encodes through the DownstreamCodec interface.
 import { randomUUID } from 'node:crypto';
 import type { AccessLogRecord } from '../../extensions/access-loggers/access-log-record';
+import type { Span } from '../../tracing/span';
+import type { Tracer } from '../../tracing/tracer';
 import type { DownstreamConnection } from '../api/network-filter';
 import { CONTINUE, STOP, type FilterStatus, type HttpFilter, type HttpStreamCallbacks } from './filter-api';
 import { HeaderMap } from './header-map';
@@ -106,6 +110,10 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
   /** Close the connection after this response (H1). */
   closeConnection = false;
   watermarkListener: DownstreamWatermarkListener | null = null;
+  /** The request's span when the HCM traces; the router injects it into the upstream headers. */
+  span: Span | null = null;
+  /** Ingress: route decorator operation echoed in x-envoy-decorator-operation on the response. */
+  private decoratedOperation = '';
 
   readonly startTimeMs: number;
   private readonly startHr: number;
@@ -212,11 +220,59 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
 
     const table = hcm.routeTable(this.connection);
     this.route = table === null ? null : table.route(this);
+    if (hcm.tracer !== null) this.startTrace(hcm.tracer);
     const factories = hcm.filterFactories;
     const filters = new Array<HttpFilter>(factories.length);
     for (let i = 0; i < factories.length; i++) filters[i] = factories[i]!.create();
     this.filters = filters;
     this.runDecodeHeaders(0, endStream);
+  }
+
+  /**
+   * Envoy's ActiveStream::traceRequest: span named by the route decorator, else "ingress" /
+   * "egress <host>"; egress propagates the decorator operation upstream in
+   * x-envoy-decorator-operation, ingress takes that header (and strips it) as its span name.
+   */
+  private startTrace(tracer: Tracer): void {
+    const hcm = this.hcm;
+    const conn = this.connection;
+    if (hcm.tracingSink !== undefined) hcm.tracingSink.clusters = conn.runtime.clusters;
+    const egress = hcm.tracingEgress(conn);
+    const h = this.requestHeaders;
+    const decorator = this.route === null ? undefined : this.route.route.config.decorator;
+    let name = decorator !== undefined ? decorator.operation : egress ? `egress ${this.authority}` : 'ingress';
+    if (egress) {
+      if (decorator !== undefined && decorator.propagate) h.set('x-envoy-decorator-operation', decorator.operation);
+    } else {
+      if (decorator !== undefined && decorator.propagate) this.decoratedOperation = decorator.operation;
+      const op = h.get('x-envoy-decorator-operation');
+      if (op !== undefined) {
+        if (op !== '') {
+          name = op;
+          this.decoratedOperation = '';
+        }
+        h.remove('x-envoy-decorator-operation');
+      }
+    }
+    this.span = tracer.startSpan(h, {
+      kind: egress ? 'CLIENT' : 'SERVER',
+      operationName: name,
+      method: this.method,
+      url: `${this.scheme}://${this.authority}${this.path}`,
+      protocol: this.protocol,
+      peerAddress: conn.remoteIp,
+      startTimeMs: this.startTimeMs,
+    });
+  }
+
+  /** Envoy's finalizeDownstreamSpan tags, then the span goes to the exporter if sampled. */
+  private finishTrace(span: Span): void {
+    if (this.upstreamHost !== '') span.setTag('upstream_address', this.upstreamHost);
+    if (this.isGrpc) {
+      const gs = this.responseTrailers?.get('grpc-status') ?? this.responseHeaders?.get('grpc-status');
+      if (gs !== undefined) span.setTag('grpc.status_code', gs);
+    }
+    span.finish({ statusCode: this.responseCode, requestSize: this.bytesReceived, responseSize: this.bytesSent, responseFlags: this.responseFlags, upstreamCluster: this.upstreamCluster });
   }
 
   private runDecodeHeaders(from: number, endStream: boolean): void {
@@ -373,6 +429,7 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
       const via = headers.get('via');
       headers.set('via', via === undefined ? cfg.via : `${via}, ${cfg.via}`);
     }
+    if (this.decoratedOperation !== '') headers.set('x-envoy-decorator-operation', this.decoratedOperation);
     const k = (status / 100) | 0;
     if (k >= 1 && k <= 5) this.hcm.stats.downstreamRqXx[k]!.inc();
     if (endStream) this.markResponseComplete();
@@ -475,6 +532,7 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     st.downstreamRqCompleted.inc();
     const logs = this.hcm.accessLogs;
     for (let i = 0; i < logs.length; i++) logs[i]!.log(this);
+    if (this.span !== null) this.finishTrace(this.span);
     this.codec.streamDone(this);
   }
 

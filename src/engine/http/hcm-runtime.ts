@@ -10,6 +10,8 @@ import type { RouteRouterConfig } from '../../extensions/filters/http/router/con
 import { DEFAULT_ROUTER_CONFIG } from '../../extensions/filters/http/router/config';
 import type { HttpConnectionManagerConfig, HttpFilterInstanceConfig } from '../../extensions/filters/network/http-connection-manager/config';
 import type { StatsScope } from '../../stats/stats-store';
+import { buildHcmTracing, type SharedTracingSink } from '../../tracing/hcm-tracing';
+import type { Tracer } from '../../tracing/tracer';
 import type { DownstreamConnection } from '../api/network-filter';
 import type { HttpFilterFactory } from './filter-api';
 import { hcmStats, type HcmStats } from './hcm-stats';
@@ -30,6 +32,16 @@ export class HcmRuntime {
   /** Upgrade types enabled on this HCM (lower-case). */
   readonly upgrades: ReadonlySet<string>;
   private warnedUnknown = new Set<string>();
+  /** Built once from the HCM tracing config (+ bootstrap provider); null = tracing off. */
+  readonly tracer: Tracer | null;
+  /** The exporter shared per provider; told the ClusterManager to reach the collector through. */
+  readonly tracingSink: SharedTracingSink | undefined;
+  /**
+   * Envoy derives the span operation from the listener's traffic_direction: OUTBOUND is egress
+   * (CLIENT span, a child of the caller's), anything else ingress (SERVER). A filter chain
+   * belongs to one listener, so this is learnt from the first traced connection. 0 = unknown.
+   */
+  private tracingDirection: 0 | 1 | 2 = 0;
 
   constructor(
     readonly config: HttpConnectionManagerConfig,
@@ -55,6 +67,19 @@ export class HcmRuntime {
     this.filterFactories = factories;
     this.accessLogs = config.accessLogs.map((a) => createAccessLogger(a));
     this.upgrades = new Set(config.upgradeConfigs.filter((u) => u.enabled).map((u) => u.upgradeType));
+    const tracing = buildHcmTracing(config.tracing, log);
+    this.tracer = tracing?.tracer ?? null;
+    this.tracingSink = tracing?.sink;
+  }
+
+  /** True when streams on `conn` are egress (listener traffic_direction OUTBOUND). */
+  tracingEgress(conn: DownstreamConnection): boolean {
+    if (this.tracingDirection === 0) {
+      // ActiveListener hands itself as conn.listener; its config carries traffic_direction.
+      const dir = (conn.listener as { config?: { trafficDirection?: string } } | undefined)?.config?.trafficDirection;
+      this.tracingDirection = dir === 'OUTBOUND' ? 2 : 1;
+    }
+    return this.tracingDirection === 2;
   }
 
   /** The route table a new stream uses: the inline one, or the RDS table current for the connection. */
