@@ -148,6 +148,29 @@ export interface OutlierDetectionConfig {
   readonly eventLogPath?: string;
 }
 
+/** Cluster.LbSubsetConfig.LbSubsetSelector, translated (keys sorted and unique, as Envoy's std::set). */
+export interface LbSubsetSelectorConfig {
+  readonly keys: readonly string[];
+  readonly singleHostPerSubset: boolean;
+  readonly fallbackPolicy: 'NOT_DEFINED' | 'NO_FALLBACK' | 'ANY_ENDPOINT' | 'DEFAULT_SUBSET' | 'KEYS_SUBSET';
+  /** KEYS_SUBSET only: a strict subset of `keys`, sorted and unique. */
+  readonly fallbackKeysSubset: readonly string[];
+}
+
+/** Cluster.lb_subset_config (present only when subset_selectors is non-empty: Envoy's isEnabled). */
+export interface LbSubsetConfig {
+  readonly fallbackPolicy: 'NO_FALLBACK' | 'ANY_ENDPOINT' | 'DEFAULT_SUBSET';
+  /** default_subset as JSON; compared with endpoint metadata under `envoy.lb`. */
+  readonly defaultSubset: Readonly<Record<string, unknown>>;
+  /** Selectors with at least one key, in config order (Envoy drops key-less ones). */
+  readonly subsetSelectors: readonly LbSubsetSelectorConfig[];
+  readonly localityWeightAware: boolean;
+  readonly scaleLocalityWeight: boolean;
+  readonly panicModeAny: boolean;
+  readonly listAsAny: boolean;
+  readonly metadataFallbackPolicy: 'METADATA_NO_FALLBACK' | 'FALLBACK_LIST';
+}
+
 export interface ClusterConfig {
   readonly name: string;
   /** Name used in stats (alt_stat_name when set, else name). */
@@ -187,6 +210,8 @@ export interface ClusterConfig {
   readonly ignoreHealthOnHostRemoval?: boolean;
   /** envoy.clusters.aggregate: child clusters in priority order. */
   readonly aggregateClusters?: readonly string[];
+  /** lb_subset_config: the subset load balancer wraps the policy above. */
+  readonly lbSubset?: LbSubsetConfig;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;

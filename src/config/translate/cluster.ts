@@ -1,12 +1,12 @@
 // envoy.config.cluster.v3.Cluster -> ClusterConfig, with Envoy's defaults applied and every
 // problem reported with its field path.
 import type { ErrorSink } from '../../common/result';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type OutlierDetectionConfig } from '../model/cluster';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type LbSubsetConfig, type LbSubsetSelectorConfig, type OutlierDetectionConfig } from '../model/cluster';
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../model/listener';
 import { translateLoadAssignment, metadataToJson } from './endpoint';
 import type { ExtensionTranslator } from './extension';
 import { translateTransportSocketMatches } from '../../extensions/transport-sockets/transport-socket-matches';
-import { durationMs, num, unpackAny, wrapped, type Msg } from './proto-util';
+import { durationMs, num, structToJson, unpackAny, wrapped, type Msg } from './proto-util';
 
 const TYPES: readonly ClusterDiscoveryType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
 const LB: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', 'MAGLEV', 'CLUSTER_PROVIDED', 'LOAD_BALANCING_POLICY_CONFIG'];
@@ -108,6 +108,13 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
       lb = typed.lb;
     }
   }
+  const lbSubset = msg.lbSubsetConfig ? translateLbSubsetConfig(msg.lbSubsetConfig, errors.at('lb_subset_config')) : undefined;
+  if (lbSubset) {
+    // Envoy's cluster manager rejects these combinations when the cluster is created.
+    if (lbPolicy === 'CLUSTER_PROVIDED') errors.add('lb_policy', 'LB policy CLUSTER_PROVIDED cannot be combined with lb_subset_config');
+    if (msg.loadBalancingPolicy) errors.add('load_balancing_policy', 'load_balancing_policy cannot be combined with lb_subset_config');
+    if (type === 'ORIGINAL_DST') errors.add('lb_subset_config', "cluster type 'original_dst' may not be used with lb_subset_config");
+  }
   const healthChecks = translateHealthChecks((msg.healthChecks ?? []) as Msg[], errors);
   const outlierDetection = msg.outlierDetection ? translateOutlierDetection(msg.outlierDetection, errors.at('outlier_detection')) : undefined;
   if (errors.failed) return undefined;
@@ -140,6 +147,55 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     closeConnectionsOnHostHealthFailure: !!msg.closeConnectionsOnHostHealthFailure,
     ignoreHealthOnHostRemoval: !!msg.ignoreHealthOnHostRemoval,
     ...(aggregateClusters ? { aggregateClusters } : {}),
+    ...(lbSubset ? { lbSubset } : {}),
+  };
+}
+
+// ---- subset load balancer ---------------------------------------------------------------
+
+const SUBSET_FALLBACK = ['NO_FALLBACK', 'ANY_ENDPOINT', 'DEFAULT_SUBSET'] as const;
+const SELECTOR_FALLBACK = ['NOT_DEFINED', 'NO_FALLBACK', 'ANY_ENDPOINT', 'DEFAULT_SUBSET', 'KEYS_SUBSET'] as const;
+const METADATA_FALLBACK = ['METADATA_NO_FALLBACK', 'FALLBACK_LIST'] as const;
+
+function enumOf<T extends string>(values: readonly T[], v: unknown): T {
+  if (typeof v === 'number') return values[v] ?? values[0]!;
+  return (values as readonly unknown[]).includes(v) ? (v as T) : values[0]!;
+}
+
+/**
+ * Cluster.lb_subset_config -> LbSubsetConfig, or undefined when it has no subset_selectors (Envoy
+ * then runs the plain LB). Selector checks follow Envoy's SubsetSelector constructor.
+ */
+export function translateLbSubsetConfig(m: Msg, errors: ErrorSink): LbSubsetConfig | undefined {
+  const raw = (m.subsetSelectors ?? []) as Msg[];
+  if (raw.length === 0) return undefined;
+  const selectors: LbSubsetSelectorConfig[] = [];
+  raw.forEach((sel, i) => {
+    const keys = [...new Set(((sel.keys ?? []) as unknown[]).map(String))].sort();
+    const fallbackKeysSubset = [...new Set(((sel.fallbackKeysSubset ?? []) as unknown[]).map(String))].sort();
+    const fallbackPolicy = enumOf(SELECTOR_FALLBACK, sel.fallbackPolicy);
+    const path = `subset_selectors[${i}]`;
+    if (fallbackPolicy !== 'KEYS_SUBSET') {
+      if (fallbackKeysSubset.length > 0) errors.add(`${path}.fallback_keys_subset`, 'fallback_keys_subset can be set only for KEYS_SUBSET fallback_policy');
+    } else if (fallbackKeysSubset.length === 0) {
+      errors.add(`${path}.fallback_keys_subset`, 'fallback_keys_subset cannot be empty');
+    } else if (!fallbackKeysSubset.every((k) => keys.includes(k))) {
+      errors.add(`${path}.fallback_keys_subset`, 'fallback_keys_subset must be a subset of selector keys');
+    } else if (fallbackKeysSubset.length === keys.length) {
+      errors.add(`${path}.fallback_keys_subset`, 'fallback_keys_subset cannot be equal to keys');
+    }
+    if (keys.length === 0) return; // Envoy ignores selectors without keys
+    selectors.push({ keys, singleHostPerSubset: !!sel.singleHostPerSubset, fallbackPolicy, fallbackKeysSubset });
+  });
+  return {
+    fallbackPolicy: enumOf(SUBSET_FALLBACK, m.fallbackPolicy),
+    defaultSubset: structToJson(m.defaultSubset),
+    subsetSelectors: selectors,
+    localityWeightAware: !!m.localityWeightAware,
+    scaleLocalityWeight: !!m.scaleLocalityWeight,
+    panicModeAny: !!m.panicModeAny,
+    listAsAny: !!m.listAsAny,
+    metadataFallbackPolicy: enumOf(METADATA_FALLBACK, m.metadataFallbackPolicy),
   };
 }
 

@@ -39,6 +39,7 @@ import { createLoadBalancer } from './lb/create-load-balancer';
 import type { LbContext, LoadBalancer } from './lb/lb-types';
 import { computePriorityLoad, choosePriority, type PriorityLoad } from './lb/priority-load';
 import { buildPrioritySet, type HostSet, type PrioritySet } from './lb/priority-set';
+import { SubsetLoadBalancer, subsetLbStats } from './lb/subset-lb';
 import { lbOptionsFor } from './lb-options';
 import { clampTimer, OutlierDetector, type OutlierResult } from './outlier-detector';
 import { HealthFlag, Host, type HostSpec } from './upstream-host';
@@ -56,6 +57,7 @@ export interface PickContext extends LbContext {
   maxHostSelectionAttempts?: number;
   /** ORIGINAL_DST: the destination "ip:port" (downstream local address or the header value). */
   originalDst?: string;
+  // metadataMatch (from LbContext): the route's envoy.lb criteria for lb_subset_config clusters.
 }
 
 export interface ClusterStats {
@@ -288,6 +290,7 @@ export class ClusterRuntime {
     });
     this.prioritySet = ps;
     if (this.lb) this.lb.refresh(ps);
+    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
     else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
     this.lastPanic = this.lb.stats.lbHealthyPanic;
     this.hostSetVersion++;

@@ -4,6 +4,7 @@
 // membership, health or weights change (priority-set.ts), and hands it to the LB's refresh().
 // Everything here is plain data or tiny interfaces; the LBs never see protobuf or config JSON.
 // Semantics follow Envoy's source/extensions/load_balancing_policies/* (see each LB file).
+import type { MetadataMatchCriteria } from './metadata-match';
 import type { PrioritySet } from './priority-set';
 
 /**
@@ -44,6 +45,9 @@ export interface LbHost {
   /** Requests currently active on this host (Envoy host rq_active, plus pending if the
    * cluster counts them). LIVE: read at pick time by LEAST_REQUEST, may be a getter. */
   readonly activeRequests: number;
+  /** Endpoint filter_metadata as JSON (namespace -> object); the subset LB reads `envoy.lb`.
+   * Read at refresh only. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -61,6 +65,9 @@ export interface LbContext {
   /** Envoy's host selection attempt: 0 for the first pick; > 0 when a retry host predicate
    * rejected earlier picks (hashing LBs then step off the primary host as Envoy does). */
   attempt: number;
+  /** The route's (or weighted cluster's) metadata_match under `envoy.lb`, compiled once per
+   * route (metadata-match.ts); only the subset LB reads it. Absent or null: no criteria. */
+  metadataMatch?: MetadataMatchCriteria | null;
 }
 
 /**
