@@ -37,7 +37,7 @@ function replayDuplex(socket: net.Socket, initial: Buffer): Duplex {
       cb(err);
     },
   });
-  d.push(initial);
+  if (initial.length > 0) d.push(initial);
   socket.on('data', (c: Buffer) => {
     if (!d.push(c)) socket.pause();
   });
@@ -81,7 +81,17 @@ export class H2ServerCodec implements DownstreamCodec {
     this.pending = conn;
     // node:http2 reads the native handle directly and would never see bytes we already read
     // (the preface AUTO detection consumed), so such sockets go through a small Duplex.
-    this.server.emit('connection', initial === null ? socket : replayDuplex(socket, initial));
+    // node:http2's connection listener refuses (as an HTTP/1.1 fallback) TLS sockets whose ALPN
+    // is not h2 — prior-knowledge HTTP/2 over TLS without ALPN, or an istio-h2 server — so those
+    // go through the Duplex too, which carries no alpnProtocol.
+    const tlsSocket = socket as { alpnProtocol?: string | false | null; secureConnecting?: boolean };
+    const alpn = tlsSocket.alpnProtocol;
+    // A server TLSSocket made outside a tls.Server keeps secureConnecting true after its
+    // handshake (only tls.Server clears it), and an Http2Session on such a socket waits for a
+    // 'secureConnect' that never comes. The handshake is done by the time a chain gets the socket.
+    if (tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    const direct = initial === null && (alpn === undefined || alpn === null || alpn === 'h2');
+    this.server.emit('connection', direct ? socket : replayDuplex(socket, initial ?? EMPTY));
     this.pending = null;
     socket.resume();
   }

@@ -537,11 +537,12 @@ export class ClusterRuntime {
    * reported to outlier detection as local-origin errors; a success as LocalOriginConnectSuccess,
    * or LocalOriginConnectSuccessFinal when `finalResult` (tcp_proxy: nothing else follows).
    * An address (not a Host) of an ORIGINAL_DST cluster maps to its original-destination host.
+   * `alpn` replaces the TLS context's alpn_protocols for this connection (Istio's istio.alpn).
    */
   /** SDS secrets of the current snapshot (ClusterManager sets them on every apply). */
   secrets: ReadonlyMap<string, SecretConfig> = new Map();
 
-  connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false): net.Socket {
+  connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false, alpn?: readonly string[]): net.Socket {
     let host: Host | undefined;
     let address: AddressConfig;
     if (target instanceof Host) {
@@ -631,7 +632,7 @@ export class ClusterRuntime {
       // metadata selects — Istio's tlsMode: istio) is set up before the caller sees the socket.
       const ts = selectTransportSocket(this.config.transportSocketMatches, this.config.transportSocket, h?.metadata);
       if (!isTlsTransport(ts)) return ready(socket);
-      wrapUpstreamTls(socket, ts!, { secrets: this.secrets }, undefined, (err, res) => {
+      wrapUpstreamTls(socket, ts!, { secrets: this.secrets }, alpn, (err, res) => {
         if (err || !res) {
           stats.upstreamCxConnectFail.inc();
           if (h) h.cxConnectFail++;

@@ -3,6 +3,8 @@
 // cluster's connect() when none is idle, a connection carries one request at a time and is
 // retired after max_requests_per_connection, on `Connection: close`, on any framing doubt or
 // when the upstream closes it. The response side runs our own H1Parser on the raw socket.
+// Connections opened with an ALPN override (istio.alpn) are only reused for requests carrying
+// the same override, as Envoy keys pools by transport socket options.
 //
 //   router attempt --acquire--> pool --idle?--> H1UpstreamConnection.attach(attempt)
 //                                   \--connect--> cluster.connect(host) --> new connection
@@ -15,6 +17,7 @@ import type { HeaderMap } from '../header-map';
 import type { UpstreamStream } from './upstream-stream';
 import type { H1MessageHead } from '../h1/h1-message-head';
 import { H1Parser, type H1ParserHandler } from '../h1/h1-parser';
+import { alpnKey, upstreamAlpnOf } from './upstream-alpn';
 import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 
@@ -46,6 +49,8 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
   constructor(
     readonly pool: H1ConnPool,
     readonly socket: net.Socket,
+    /** alpnKey() of the ALPN list the connection was opened with. */
+    readonly alpnKey = '',
   ) {
     this.parser = new H1Parser('response', this, { maxHeadersBytes: MAX_RESPONSE_HEADERS_BYTES, maxHeadersCount: 200 });
     socket.on('data', this.onData);
@@ -251,29 +256,38 @@ export class H1ConnPool {
   /** Gets a connection for `attempt`: an idle one synchronously, or a new one later. */
   acquire(attempt: UpstreamAttempt): void {
     const idle = this.idle;
-    while (idle.length > 0) {
-      const c = idle.pop()!;
+    const alpn = upstreamAlpnOf(attempt);
+    const key = alpnKey(alpn);
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const c = idle[i]!;
       if (c.socket.destroyed || !c.socket.writable) {
         c.destroy();
         continue;
       }
+      if (c.alpnKey !== key) continue;
+      idle.splice(i, 1);
       c.attach(attempt);
       attempt.onPoolReady(c);
       return;
     }
     this.stats.upstreamRqPendingTotal.inc();
-    this.cluster.connect(this.host, (err, socket) => {
-      if (err !== null || socket === undefined) {
-        this.stats.upstreamRqPendingFailureEject.inc();
-        attempt.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
-        return;
-      }
-      this.stats.upstreamCxHttp1Total.inc();
-      const c = new H1UpstreamConnection(this, socket);
-      this.all.add(c);
-      c.attach(attempt);
-      attempt.onPoolReady(c);
-    });
+    this.cluster.connect(
+      this.host,
+      (err, socket) => {
+        if (err !== null || socket === undefined) {
+          this.stats.upstreamRqPendingFailureEject.inc();
+          attempt.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
+          return;
+        }
+        this.stats.upstreamCxHttp1Total.inc();
+        const c = new H1UpstreamConnection(this, socket, key);
+        this.all.add(c);
+        c.attach(attempt);
+        attempt.onPoolReady(c);
+      },
+      false,
+      alpn,
+    );
   }
 
   remove(c: H1UpstreamConnection): void {

@@ -2,6 +2,8 @@
 // multiplexed node:http2 client session over a socket from the cluster's connect(), reopened
 // when it closes or GOAWAYs. Each request is a client stream adapted to UpstreamStream; the
 // response head is handed to the router as an H1MessageHead so both pools share one path.
+// Over TLS the session runs on the TLS socket cluster.connect() returns; requests with an ALPN
+// override (istio.alpn: istio-h2, istio, h2) get their own session, as Envoy keys pools by it.
 import * as http2 from 'node:http2';
 import type { ClusterRuntime, Host } from '../../upstream/cluster-runtime';
 import { H1MessageHead } from '../h1/h1-message-head';
@@ -10,6 +12,7 @@ import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 import type { UpstreamAttempt } from './h1-conn-pool';
 import type { UpstreamStream } from './upstream-stream';
+import { alpnKey, upstreamAlpnOf } from './upstream-alpn';
 
 const H2_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
 
@@ -135,8 +138,9 @@ class H2UpstreamStream implements UpstreamStream {
 }
 
 export class H2ConnPool {
-  private session: http2.ClientHttp2Session | null = null;
-  private connecting: UpstreamAttempt[] | null = null;
+  /** One session per ALPN override key ('' = the TLS context's own list, or plaintext). */
+  private readonly sessions = new Map<string, http2.ClientHttp2Session>();
+  private readonly connecting = new Map<string, UpstreamAttempt[]>();
 
   constructor(
     readonly cluster: ClusterRuntime,
@@ -145,39 +149,49 @@ export class H2ConnPool {
   ) {}
 
   acquire(attempt: UpstreamAttempt): void {
-    const s = this.session;
-    if (s !== null && !s.closed && !s.destroyed) {
+    const alpn = upstreamAlpnOf(attempt);
+    const key = alpnKey(alpn);
+    const s = this.sessions.get(key);
+    if (s !== undefined && !s.closed && !s.destroyed) {
       attempt.onPoolReady(new H2UpstreamStream(s, attempt));
       return;
     }
-    if (this.connecting !== null) {
-      this.connecting.push(attempt);
+    const pending = this.connecting.get(key);
+    if (pending !== undefined) {
+      pending.push(attempt);
       return;
     }
-    this.connecting = [attempt];
+    this.connecting.set(key, [attempt]);
     this.stats.upstreamRqPendingTotal.inc();
-    this.cluster.connect(this.host, (err, socket) => {
-      const waiting = this.connecting ?? [];
-      this.connecting = null;
-      if (err !== null || socket === undefined) {
-        for (const a of waiting) a.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
-        return;
-      }
-      this.stats.upstreamCxHttp2Total.inc();
-      const session = http2.connect(`http://${this.host.key}`, { createConnection: () => socket, peerMaxConcurrentStreams: 1 << 30 });
-      session.on('error', () => {});
-      const drop = () => {
-        if (this.session === session) this.session = null;
-      };
-      session.on('close', drop);
-      session.on('goaway', drop);
-      this.session = session;
-      for (const a of waiting) a.onPoolReady(new H2UpstreamStream(session, a));
-    });
+    this.cluster.connect(
+      this.host,
+      (err, socket) => {
+        const waiting = this.connecting.get(key) ?? [];
+        this.connecting.delete(key);
+        if (err !== null || socket === undefined) {
+          for (const a of waiting) a.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
+          return;
+        }
+        this.stats.upstreamCxHttp2Total.inc();
+        // The socket is already connected (and TLS-established when the cluster has a TLS
+        // transport socket): node:http2 runs the session over it as given.
+        const session = http2.connect(`${(socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${this.host.key}`, { createConnection: () => socket, peerMaxConcurrentStreams: 1 << 30 });
+        session.on('error', () => {});
+        const drop = () => {
+          if (this.sessions.get(key) === session) this.sessions.delete(key);
+        };
+        session.on('close', drop);
+        session.on('goaway', drop);
+        this.sessions.set(key, session);
+        for (const a of waiting) a.onPoolReady(new H2UpstreamStream(session, a));
+      },
+      false,
+      alpn,
+    );
   }
 
   destroy(): void {
-    this.session?.destroy();
-    this.session = null;
+    for (const s of this.sessions.values()) s.destroy();
+    this.sessions.clear();
   }
 }

@@ -1,16 +1,16 @@
 // Parse halves of HTTP filters: real parsers for the filters with a runtime (router, fault,
-// cors, local_ratelimit; create halves in ./factories.ts and engine/http/router.ts), and
+// cors, local_ratelimit, istio.alpn; create halves in ./factories.ts and engine/http/router.ts), and
 // ACCEPTED entries that are recognised but pass-through until their runtime exists.
 import { passThroughParsers, T, type Accepted } from '../../accepted';
 import type { ExtensionParser } from '../../registry';
 import { corsParser } from './cors/config';
 import { faultParser } from './fault/config';
+import { istioAlpnParser } from './istio-alpn/config';
 import { localRateLimitParser } from './local-ratelimit/config';
 import { routerParser } from './router/config';
 
 const ACCEPTED: readonly Accepted[] = [
   { category: 'http', names: ['istio.metadata_exchange'], typeUrls: [`${T}io.istio.http.peer_metadata.Config`] },
-  { category: 'http', names: ['istio.alpn'], typeUrls: [`${T}istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig`] },
   { category: 'http', names: ['istio.stats'], typeUrls: [`${T}stats.PluginConfig`] },
   { category: 'http', names: ['envoy.filters.http.grpc_stats'], typeUrls: [`${T}envoy.extensions.filters.http.grpc_stats.v3.FilterConfig`] },
   { category: 'http', names: ['envoy.filters.http.rbac'], typeUrls: [`${T}envoy.extensions.filters.http.rbac.v3.RBAC`] },
@@ -27,5 +27,5 @@ const ACCEPTED: readonly Accepted[] = [
 ];
 
 export function httpFilterParsers(): ExtensionParser[] {
-  return [routerParser, faultParser, corsParser, localRateLimitParser, ...passThroughParsers(ACCEPTED)];
+  return [routerParser, faultParser, corsParser, localRateLimitParser, istioAlpnParser, ...passThroughParsers(ACCEPTED)];
 }
