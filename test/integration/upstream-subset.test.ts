@@ -3,9 +3,11 @@
 // 127.0.0.2-5 carry envoy.lb metadata (version v1/v2 x stage prod/canary); routes select
 // subsets by metadata_match (route action and weighted cluster entry). Requests for v2 land only
 // on the v2 hosts; a version no host has falls back to the default subset (v1); stats count it.
+// The same bootstrap then runs in the built proxy process (bin/meshproxy), checked via admin /stats.
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { cluster, hcmBootstrap, startHarness, type HttpHarness } from '../support/http-harness';
+import { startProxy } from '../support/proxy-process';
 
 interface Upstream {
   readonly ip: string;
@@ -53,8 +55,7 @@ const lbMatch = (fields: Record<string, string>) => ({ filter_metadata: { 'envoy
 let upstreams: Upstream[] = [];
 let h: HttpHarness;
 
-beforeAll(async () => {
-  upstreams = await Promise.all(HOSTS.map((x) => upstreamOn(x.ip)));
+function subsetBootstrap(): object {
   const endpoints = [
     {
       lb_endpoints: HOSTS.map((x, i) => ({
@@ -78,8 +79,7 @@ beforeAll(async () => {
     load_assignment: { cluster_name: 'strict', endpoints },
     lb_subset_config: { subset_selectors: [{ keys: ['version'] }] },
   };
-  h = await startHarness(
-    hcmBootstrap({
+  return hcmBootstrap({
       clusters: [subsets, noFallback],
       virtualHosts: [
         {
@@ -100,8 +100,12 @@ beforeAll(async () => {
           ],
         },
       ],
-    }),
-  );
+  });
+}
+
+beforeAll(async () => {
+  upstreams = await Promise.all(HOSTS.map((x) => upstreamOn(x.ip)));
+  h = await startHarness(subsetBootstrap());
 });
 
 afterAll(async () => {
@@ -131,3 +135,18 @@ test('NO_FALLBACK cluster: no matching subset is a 503 no healthy upstream', asy
   expect(await answers(h.port(), '/strict', 2)).toEqual(['status 503']);
   expect(h.counter('cluster.strict.upstream_cx_none_healthy')).toBe(2);
 });
+
+test('the built proxy process: v2 requests reach only v2 hosts, v3 falls back to v1; admin /stats shows the subset stats', async () => {
+  const proxy = await startProxy({ ...subsetBootstrap(), admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } } });
+  try {
+    const { port } = await proxy.listener('http');
+    expect(await answers(port, '/v2')).toEqual(['127.0.0.4', '127.0.0.5']);
+    expect(await answers(port, '/v3', 4)).toEqual(['127.0.0.2', '127.0.0.3']);
+    const stats = (await proxy.get('/stats')).body;
+    expect(stats).toMatch(/^cluster\.subsets\.lb_subsets_selected: 8$/m);
+    expect(stats).toMatch(/^cluster\.subsets\.lb_subsets_fallback: 4$/m);
+    expect(stats).toMatch(/^cluster\.subsets\.lb_subsets_active: 6$/m);
+  } finally {
+    await proxy.stop();
+  }
+}, 30_000);
