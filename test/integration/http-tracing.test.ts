@@ -231,3 +231,44 @@ test('0% random sampling: context still propagates with x-b3-sampled 0, nothing 
   await spanWithId(up2['x-b3-spanid'] as string);
   expect(spans.find((x) => x.id === quietId)).toBeUndefined();
 });
+
+test('an HCM with its own tracing provider (no bootstrap tracer) exports to that provider', async () => {
+  const spans2: ZSpan[] = [];
+  const collector2 = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      spans2.push(...(JSON.parse(body) as ZSpan[]));
+      res.writeHead(202).end();
+    });
+  });
+  const backend2 = http.createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  const [c2, b2] = [await listen(collector2), await listen(backend2)];
+  const l = hcmListener('own', 'OUTBOUND', 100) as { filter_chains: { filters: { typed_config: { tracing: Record<string, unknown> } }[] }[] };
+  l.filter_chains[0]!.filters[0]!.typed_config.tracing = {
+    random_sampling: { value: 100 },
+    provider: { name: 'envoy.tracers.zipkin', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig', collector_cluster: 'zipkin2', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON' } },
+  };
+  const p2 = await startProxy({
+    node: { id: 'sidecar~10.9.9.9~own.ns~ns.svc.cluster.local', cluster: 'own.ns' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    layered_runtime: { layers: [{ name: 'static', static_layer: { 'tracing.zipkin.min_flush_spans': 1 } }] },
+    static_resources: { listeners: [l], clusters: [cluster('backend', [b2]), cluster('zipkin2', [c2])] },
+  });
+  try {
+    const port = (await p2.listener('own')).port;
+    const { up } = await send(port, '/x', { 'x-b3-traceid': TRACE, 'x-b3-spanid': CALLER, 'x-b3-sampled': '1' });
+    const id = up['x-b3-spanid'] as string;
+    const deadline = Date.now() + 5000;
+    while (!spans2.some((s) => s.id === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(spans2.find((s) => s.id === id)).toMatchObject({ traceId: TRACE, parentId: CALLER, kind: 'CLIENT' });
+  } finally {
+    await p2.stop();
+    collector2.close();
+    backend2.close();
+  }
+}, 30_000);

@@ -6,6 +6,7 @@
 // Defaults follow Envoy's http_connection_manager.proto: stream_idle_timeout 5 min,
 // drain_timeout 5 s, max_request_headers_kb 60, max_headers_count 100, generate_request_id true,
 // server_name "envoy" with OVERWRITE, connection idle_timeout 1 h.
+import { parseHcmTracing } from '../../../../tracing/tracing-config';
 import type { ErrorSink } from '../../../../common/result';
 import type { ExtensionInstanceConfig } from '../../../../config/model/listener';
 import type { RouteConfigurationConfig } from '../../../../config/model/route';
@@ -81,7 +82,7 @@ export interface HttpConnectionManagerConfig {
   readonly via: string;
   readonly upgradeConfigs: readonly HcmUpgradeConfig[];
   readonly accessLogs: readonly AccessLogInstanceConfig[];
-  /** Kept as JSON for config_dump; tracing is not on our data path. */
+  /** The HCM's tracing config (parsed TracingConfig from src/tracing/tracing-config.ts). */
   readonly tracing?: Readonly<Record<string, unknown>>;
   readonly forwardClientCertDetails: ForwardClientCertDetails;
   /** http_protocol_options. */
@@ -297,7 +298,9 @@ export const httpConnectionManagerParser: ExtensionParser = {
       via: String(msg.via ?? ''),
       upgradeConfigs,
       accessLogs,
-      ...(msg.tracing ? { tracing: tracingJson(msg.tracing) } : {}),
+      // The full tracing config (sampling and the provider's own settings) is parsed here once;
+      // the create half builds one Tracer from it (src/tracing/hcm-tracing.ts).
+      ...(msg.tracing ? { tracing: parseHcmTracing(msg.tracing, errors, 'tracing') as unknown as Readonly<Record<string, unknown>> } : {}),
       forwardClientCertDetails: enumOf(msg.forwardClientCertDetails, FCC, 'SANITIZE'),
       http1: { acceptHttp10: !!h1.acceptHttp_10 || !!h1.acceptHttp10, defaultHostForHttp10: String(h1.defaultHostForHttp_10 ?? h1.defaultHostForHttp10 ?? ''), allowChunkedLength: !!h1.allowChunkedLength },
       http2MaxConcurrentStreams: wrapped<number>(msg.http2ProtocolOptions?.maxConcurrentStreams) ?? 2147483647,
@@ -308,13 +311,3 @@ export const httpConnectionManagerParser: ExtensionParser = {
   },
 };
 
-function tracingJson(t: Msg): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const rs = t.randomSampling?.value;
-  if (rs !== undefined) out.random_sampling = Number(rs);
-  if (t.provider?.name) out.provider = String(t.provider.name);
-  if (t.maxPathTagLength) out.max_path_tag_length = wrapped<number>(t.maxPathTagLength);
-  if (t.customTags) out.custom_tags_count = (t.customTags as unknown[]).length;
-  if (t.spawnUpstreamSpan) out.spawn_upstream_span = wrapped<boolean>(t.spawnUpstreamSpan);
-  return out;
-}
