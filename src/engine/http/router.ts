@@ -20,6 +20,7 @@ import type { CompiledRoute, RouteMatch } from './route/route-table';
 import { clusterHttp, type ClusterHttp } from './upstream/cluster-http';
 import type { UpstreamAttempt } from './upstream/h1-conn-pool';
 import { sendMirror } from './upstream/mirror';
+import { metadataMatchForRoute } from '../upstream/lb/metadata-match';
 import type { UpstreamStream } from './upstream/upstream-stream';
 import type { StatsScope } from '../../stats/stats-store';
 
@@ -132,6 +133,9 @@ function originalDstHost(s: ActiveStream, cluster: ClusterRuntime): Host | undef
   // The cluster keeps one tracked Host per original destination (cleaned up when unused).
   return cluster.chooseHost({ originalDst: key } as PickContext);
 }
+
+/** Reused pick context for subset clusters (the LBs keep no reference to it). */
+const SUBSET_PICK: PickContext = { hasHash: false, hashHi: 0, hashLo: 0, attempt: 0, metadataMatch: null };
 
 export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkListener {
   private s!: ActiveStream;
@@ -307,11 +311,18 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private chooseHost(): Host | undefined {
     const cluster = this.cluster;
     if (cluster.config.type === 'ORIGINAL_DST') return originalDstHost(this.s, cluster);
+    // lb_subset_config: the route's (or weighted cluster's) envoy.lb metadata_match picks the subset.
+    let pick: PickContext | undefined;
+    if (cluster.config.lbSubset !== undefined) {
+      const m = this.match;
+      SUBSET_PICK.metadataMatch = metadataMatchForRoute(m.route, m.route.routeAction?.metadataMatch, m.weightedCluster, m.weightedCluster?.config.metadataMatch);
+      pick = SUBSET_PICK;
+    }
     const tried = this.triedHosts;
     const attempts = tried !== null && this.retry.previousHosts ? Math.max(1, this.retry.hostAttempts) : 1;
     let h: Host | undefined;
     for (let i = 0; i < attempts; i++) {
-      h = cluster.chooseHost();
+      h = cluster.chooseHost(pick);
       if (h === undefined || tried === null || !tried.includes(h.key)) break;
     }
     return h;
