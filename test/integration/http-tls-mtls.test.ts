@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
+import * as tls from 'node:tls';
 import { promisify } from 'node:util';
 import { createMeshCa, type CertFiles, type MeshCa } from '../support/certs';
 import { rawRequest } from '../support/http-harness';
@@ -256,6 +257,8 @@ describe('HTTP over Istio mTLS with istio.alpn', () => {
     const raw = await rawRequest(aPort, 'GET /hello HTTP/1.0\r\nHost: b\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1\.[01] 200/);
     expect(raw.toLowerCase()).toContain('x-chain: h1');
+    // A's idle istio-http/1.1 connection from the previous test is not reused for it.
+    expect(await stat(proxyB, 'http.inbound_h1.downstream_cx_http1_total')).toBe(2);
   });
 
   test('an h2c request is offered upstream as istio-h2 and B serves HTTP/2 over the TLS socket', async () => {
@@ -301,5 +304,27 @@ describe('HTTP over Istio mTLS with istio.alpn', () => {
     expect(h1.stdout).toMatch(/"version":"1.1".* 1\.1$/);
     expect(await stat(proxyB, 'http.edge.downstream_cx_http2_total')).toBe(1);
     expect(await stat(proxyB, 'http.edge.downstream_cx_http1_total')).toBe(1);
+  });
+
+  test('prior-knowledge HTTP/2 over TLS without ALPN is detected by its preface', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: edgePort, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    expect(socket.alpnProtocol).toBe(false);
+    const session = http2.connect(`https://127.0.0.1:${edgePort}`, { createConnection: () => socket });
+    try {
+      const got = await new Promise<{ status: number; chain: string }>((resolve, reject) => {
+        const st = session.request({ ':path': '/hello' });
+        st.setTimeout(5000, () => st.close(http2.constants.NGHTTP2_CANCEL));
+        st.on('response', (h) => {
+          st.resume();
+          st.on('end', () => resolve({ status: Number(h[':status']), chain: String(h['x-chain'] ?? '') }));
+        });
+        st.on('error', reject);
+        st.end();
+      });
+      expect(got).toEqual({ status: 200, chain: 'edge' });
+    } finally {
+      session.close();
+    }
   });
 });

@@ -2,9 +2,9 @@
 // filter chain. Built once per chain (HcmRuntime: compiled inline routes, HTTP filter factories,
 // access loggers, stats); per connection it picks the codec — HTTP/1.1, HTTP/2 (prior
 // knowledge), or for AUTO by looking for the HTTP/2 connection preface in the first bytes, as
-// Envoy's AUTO codec does — and hands the raw socket to it. Over TLS, AUTO first trusts the
-// negotiated ALPN (h2 -> HTTP/2, http/1.x -> HTTP/1, Envoy's autoCreateCodec uses
-// nextProtocol()); istio-h2 counts as h2 for servers that list Istio's own values.
+// Envoy's AUTO codec does — and hands the raw socket to it. Over TLS a negotiated ALPN of h2
+// selects HTTP/2 without sniffing (Envoy's autoCreateCodec checks nextProtocol() first; any
+// other ALPN still sniffs the preface); istio-h2 counts as h2 for servers listing Istio's values.
 import type { ExtensionInstanceConfig } from '../../config/model/listener';
 import type { HttpConnectionManagerConfig } from '../../extensions/filters/network/http-connection-manager/config';
 import type { DownstreamConnection, FilterFactoryContext, NetworkFilterFactory } from '../api/network-filter';
@@ -50,10 +50,6 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     const alpn = (socket as { alpnProtocol?: string | false | null }).alpnProtocol;
     if (alpn === 'h2' || alpn === 'istio-h2') {
       this.h2Codec().accept(conn, null);
-      return;
-    }
-    if (alpn === 'http/1.1' || alpn === 'http/1.0' || alpn === 'istio-http/1.1' || alpn === 'istio-http/1.0') {
-      new H1ServerConnection(this.runtime, conn).start(null);
       return;
     }
     socket.once('data', (chunk: Buffer) => {
