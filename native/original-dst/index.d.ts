@@ -22,3 +22,11 @@ export function getTransparent(fd: number, family: 0 | 4 | 6): boolean;
 /** SO_MARK on the socket's packets (Istio TPROXY uses 1337). Needs CAP_NET_ADMIN. */
 export function setMark(fd: number, mark: number): void;
 export function getMark(fd: number): number;
+
+/**
+ * A new non-blocking, close-on-exec TCP socket for original_src upstreams: IP_TRANSPARENT (or
+ * IPV6_TRANSPARENT, by the address's family) and SO_MARK = mark (skipped when 0) set, then bound
+ * to `address` port 0 (the address need not be local). Not connected: hand the fd to
+ * `new net.Socket({ fd })` and call `connect()`. Needs CAP_NET_ADMIN. Returns the fd.
+ */
+export function transparentSocket(address: string, mark: number): number;

@@ -57,4 +57,5 @@ module.exports = {
   getTransparent: withCode(native.getTransparent),
   setMark: withCode(native.setMark),
   getMark: withCode(native.getMark),
+  transparentSocket: withCode(native.transparentSocket),
 };

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import {
+  connectFromSource,
   loadOriginalDstAddon,
   nativeOriginalDst,
   originalDestination,
@@ -70,7 +71,7 @@ function expectNullOrLocal(dst: OriginalDestination | null, socket: net.Socket, 
 describe('original-dst addon loading', () => {
   test('the addon loads and exposes every call', () => {
     const addon = loadOriginalDstAddon();
-    for (const fn of ['getOriginalDst', 'setTransparent', 'getTransparent', 'setMark', 'getMark'] as const) {
+    for (const fn of ['getOriginalDst', 'setTransparent', 'getTransparent', 'setMark', 'getMark', 'transparentSocket'] as const) {
       expect(typeof addon[fn]).toBe('function');
     }
     expect(loadOriginalDstAddon()).toBe(addon); // loaded once
@@ -141,6 +142,71 @@ describe('socket options', () => {
     }
     expect(() => setSocketMark(accepted, -1)).toThrow(/mark must be an integer/);
     expect(() => addon.setTransparent(socketFd(accepted), 5 as 4, true)).toThrow(/family must be 4, 6 or 0/);
+  });
+});
+
+describe('connectFromSource (original_src upstream sockets)', () => {
+  async function acceptOne(host: string): Promise<{ server: net.Server; port: number; accepted: Promise<net.Socket> }> {
+    const server = net.createServer({ allowHalfOpen: true });
+    server.listen(0, host);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection').then(([s]) => s as net.Socket);
+    return { server, port: (server.address() as net.AddressInfo).port, accepted };
+  }
+
+  (isRoot ? test : test.skip)('connects from the given source with SO_MARK and IP_TRANSPARENT, as net.connect would', async () => {
+    const { server, port, accepted } = await acceptOne('127.0.0.1');
+    const client = connectFromSource({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true }, { address: '127.0.0.2', mark: 1337 });
+    try {
+      expect(client.connecting).toBe(true);
+      await once(client, 'connect');
+      const peer = await accepted;
+      expect(peer.remoteAddress).toBe('127.0.0.2');
+      expect(peer.remotePort).toBe(client.localPort);
+      const fd = socketFd(client);
+      expect(loadOriginalDstAddon().getMark(fd)).toBe(1337);
+      expect(loadOriginalDstAddon().getTransparent(fd, 0)).toBe(true);
+      // Data both ways and a half-close the server side still answers after (allowHalfOpen kept).
+      peer.on('data', (d: Buffer) => peer.end(`echo ${d.toString()}`));
+      client.end('ping');
+      const chunks: Buffer[] = [];
+      client.on('data', (d: Buffer) => chunks.push(d));
+      await once(client, 'end');
+      expect(Buffer.concat(chunks).toString()).toBe('echo ping');
+    } finally {
+      client.destroy();
+      server.close();
+    }
+  });
+
+  (isRoot ? test : test.skip)('mark 0 sets no mark; a refused connect emits error like net.connect', async () => {
+    const { server, port } = await acceptOne('127.0.0.1');
+    server.close();
+    await once(server, 'close');
+    const client = connectFromSource({ host: '127.0.0.1', port }, { address: '127.0.0.3', mark: 0 });
+    expect(loadOriginalDstAddon().getMark(socketFd(client))).toBe(0);
+    const [err] = (await once(client, 'error').catch((e: unknown) => [e])) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNREFUSED');
+  });
+
+  (isRoot && hasIpv6Loopback ? test : test.skip)('IPv6 uses IPV6_TRANSPARENT and binds the v6 source', async () => {
+    const { server, port, accepted } = await acceptOne('::1');
+    const client = connectFromSource({ host: '::1', port }, { address: '::1', mark: 7 });
+    try {
+      await once(client, 'connect');
+      expect((await accepted).remoteAddress).toBe('::1');
+      expect(loadOriginalDstAddon().getTransparent(socketFd(client), 6)).toBe(true);
+      expect(loadOriginalDstAddon().getMark(socketFd(client))).toBe(7);
+    } finally {
+      client.destroy();
+      server.close();
+    }
+  });
+
+  test('bad arguments throw before any socket exists; without CAP_NET_ADMIN it is EPERM', () => {
+    expect(() => connectFromSource({ host: '127.0.0.1', port: 1 }, { address: 'not-an-ip', mark: 0 })).toThrow(/IPv4 or IPv6 address/);
+    expect(() => connectFromSource({ host: '127.0.0.1', port: 1 }, { address: '127.0.0.2', mark: -1 })).toThrow(/mark must be an integer/);
+    if (!isRoot) expect(thrown(() => connectFromSource({ host: '127.0.0.1', port: 1 }, { address: '127.0.0.2', mark: 1 }))?.code).toBe('EPERM');
   });
 });
 

@@ -1,7 +1,8 @@
 // Platform seam for the socket calls Node has no API for: the original destination of a connection
 // that iptables REDIRECTed to the proxy, and the TPROXY-mode socket options (IP_TRANSPARENT,
 // SO_MARK). Used at accept time by listeners with use_original_dst (virtualOutbound 15001) and the
-// original_dst listener filter (virtualInbound 15006), and by original_src / transparent listeners.
+// original_dst listener filter (virtualInbound 15006), by transparent listeners (IP_TRANSPARENT on
+// the listening socket), and at upstream connect time for original_src (connectFromSource).
 // Backed by the meshproxy-original-dst Node-API addon (native/original-dst), loaded once on first
 // use; original-dst-fake.ts stands in for it in tests of code that uses the seam.
 //
@@ -11,7 +12,8 @@
 // it (any namespace with NAT rules loaded tracks every connection). Envoy's original_dst filter
 // treats both alike: when the lookup fails or equals the local address, the listener keeps the
 // connection and no hand-off happens (source/extensions/filters/listener/original_dst/original_dst.cc).
-import type * as net from 'node:net';
+import { closeSync } from 'node:fs';
+import * as net from 'node:net';
 
 /** A connection's destination before REDIRECT; family follows net.isIP (4 or 6). */
 export interface OriginalDestination {
@@ -37,6 +39,13 @@ export interface OriginalDstAddon {
   getTransparent(fd: number, family: 0 | 4 | 6): boolean;
   setMark(fd: number, mark: number): void;
   getMark(fd: number): number;
+  transparentSocket(address: string, mark: number): number;
+}
+
+/** original_src: where an upstream connection must come from (the downstream client's IP) and its SO_MARK (0: none). */
+export interface TransparentSource {
+  readonly address: string;
+  readonly mark: number;
 }
 
 const ADDON_PACKAGE = 'meshproxy-original-dst';
@@ -91,6 +100,26 @@ export function setSocketTransparent(target: net.Socket | net.Server, on: boolea
 
 export function setSocketMark(target: net.Socket | net.Server, mark: number): void {
   loadOriginalDstAddon().setMark(socketFd(target), mark);
+}
+
+/**
+ * A TCP connection to `opts.host`:`opts.port` from `source.address` (any port), with
+ * IP_TRANSPARENT and SO_MARK set before bind (Envoy's original_src socket options at PREBIND).
+ * The addon makes and binds the socket; net.Socket adopts the fd and libuv connects it, so the
+ * socket emits 'connect' / 'error' and honours noDelay, keepAlive and allowHalfOpen exactly as
+ * net.connect's would. opts.localAddress / localPort are ignored (the source wins). Throws
+ * synchronously when the socket cannot be made (EPERM without CAP_NET_ADMIN, EADDRNOTAVAIL...).
+ */
+export function connectFromSource(opts: net.TcpNetConnectOpts, source: TransparentSource): net.Socket {
+  const fd = loadOriginalDstAddon().transparentSocket(source.address, source.mark);
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd, ...(opts.allowHalfOpen !== undefined ? { allowHalfOpen: opts.allowHalfOpen } : {}), ...(opts.noDelay !== undefined ? { noDelay: opts.noDelay } : {}), ...(opts.keepAlive !== undefined ? { keepAlive: opts.keepAlive } : {}), ...(opts.keepAliveInitialDelay !== undefined ? { keepAliveInitialDelay: opts.keepAliveInitialDelay } : {}) } as net.SocketConstructorOpts);
+  } catch (err) {
+    closeSync(fd); // net.Socket did not take ownership of the fd
+    throw err;
+  }
+  return socket.connect({ host: opts.host ?? '127.0.0.1', port: opts.port, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
 }
 
 /** The real seam, backed by the addon. */

@@ -13,6 +13,9 @@
 //   getTransparent(fd, family)    -> boolean
 //   setMark(fd, mark)                SO_MARK, needs CAP_NET_ADMIN
 //   getMark(fd)                   -> number
+//   transparentSocket(address, mark) -> fd of a new non-blocking, close-on-exec TCP socket with
+//                                    IP_TRANSPARENT (+ SO_MARK when mark > 0) bound to `address`
+//                                    port 0, not yet connected (original_src upstreams)
 // Failures throw an Error whose message carries the syscall, option and strerror text, with
 // `errno` (negative, Node's convention) and `syscall` properties.
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <node_api.h>
 
@@ -273,6 +277,88 @@ static napi_value GetMark(napi_env env, napi_callback_info info) {
   return result;
 }
 
+
+// original_src (TPROXY mode): the upstream connection leaves from the downstream client's
+// address, which is not local to this pod. Binding a foreign address needs IP_TRANSPARENT, and
+// SO_MARK must be on the socket before its SYN leaves so policy routing sends the replies back
+// to us; both must be set before bind/connect, which Node's net.connect cannot do. So the socket
+// is made here and bound; the caller hands the fd to net.Socket and lets libuv connect() it
+// (uv_tcp_connect reuses an opened fd), so connect completion, errors and timeouts follow Node's
+// usual path. Envoy does the same with socket options applied at STATE_PREBIND
+// (source/extensions/filters/listener/original_src/original_src_socket_option.cc).
+static napi_value TransparentSocket(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char text[INET6_ADDRSTRLEN + 1];
+  size_t text_len = 0;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (type != napi_string ||
+      napi_get_value_string_utf8(env, argv[0], text, sizeof text, &text_len) != napi_ok ||
+      text_len >= sizeof text - 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "address must be an IP address string");
+    return NULL;
+  }
+  type = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &type);
+  double d = -1;
+  if (type == napi_number) napi_get_value_double(env, argv[1], &d);
+  if (type != napi_number || d < 0 || d > UINT32_MAX || d != (double)(uint32_t)d) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "mark must be an integer in [0, 2^32)");
+    return NULL;
+  }
+  uint32_t mark = (uint32_t)d;
+
+  struct sockaddr_storage ss;
+  socklen_t ss_len;
+  memset(&ss, 0, sizeof ss);
+  int af;
+  struct sockaddr_in* sin = (struct sockaddr_in*)&ss;
+  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)&ss;
+  if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+    af = AF_INET;
+    sin->sin_family = AF_INET;
+    ss_len = sizeof *sin;
+  } else if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+    af = AF_INET6;
+    sin6->sin6_family = AF_INET6;
+    ss_len = sizeof *sin6;
+  } else {
+    napi_throw_type_error(env, "ERR_INVALID_IP_ADDRESS", "address must be an IPv4 or IPv6 address");
+    return NULL;
+  }
+
+  int fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", af == AF_INET ? "AF_INET" : "AF_INET6");
+    return NULL;
+  }
+  int one = 1;
+  const char* failed = NULL;
+  const char* call = "setsockopt";
+  if (af == AF_INET ? setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) != 0
+                    : setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one) != 0) {
+    failed = af == AF_INET ? "SOL_IP, IP_TRANSPARENT" : "SOL_IPV6, IPV6_TRANSPARENT";
+  } else if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) {
+    failed = "SOL_SOCKET, SO_MARK";
+  } else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+    failed = "SOL_SOCKET, SO_REUSEADDR";
+  } else if (bind(fd, (struct sockaddr*)&ss, ss_len) != 0) {
+    call = "bind";
+    failed = text;
+  }
+  if (failed) {
+    int err = errno;
+    close(fd);
+    throw_errno(env, err, call, failed);
+    return NULL;
+  }
+  napi_value result;
+  CHECK_NAPI(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
 #else  // not Linux: same exports, each throws, so the package still installs for development.
 
 static napi_value Unsupported(napi_env env, napi_callback_info info) {
@@ -286,6 +372,7 @@ static napi_value Unsupported(napi_env env, napi_callback_info info) {
 #define GetTransparent Unsupported
 #define SetMark Unsupported
 #define GetMark Unsupported
+#define TransparentSocket Unsupported
 
 #endif
 
@@ -296,6 +383,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"getTransparent", NULL, GetTransparent, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setMark", NULL, SetMark, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getMark", NULL, GetMark, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"transparentSocket", NULL, TransparentSocket, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK_NAPI(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
