@@ -43,6 +43,11 @@ export interface DownstreamConnection {
   readonly listenerStatPrefix: string;
   readonly bufferLimitBytes: number;
   readonly startTimeMs: number;
+  /**
+   * original_src listener filter (TPROXY mode): upstream connections for this downstream bind to
+   * `address` (the client's IP, port 0) with SO_MARK `mark`; ClusterRuntime.connect honours it.
+   */
+  readonly originalSource?: { readonly address: string; readonly mark: number };
 }
 
 /** Made once per filter chain at materialize time; called once per connection. */

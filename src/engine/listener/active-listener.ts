@@ -4,6 +4,11 @@
 //
 //   accept -> [original_dst] -> listener filters (tls/http inspector, bytes put back)
 //          -> chain match (port, IP, SNI, transport, ALPN, source) -> [TLS handshake] -> filters
+//
+// TPROXY mode (istiod's virtualInbound): `transparent` puts IP_TRANSPARENT on the listening socket
+// so connections TPROXY steers to it for foreign destinations are accepted; their original
+// destination is simply the local address. original_src puts the client's IP and the mark on the
+// DownstreamConnection for the upstream side.
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -15,6 +20,8 @@ import type { StatsScope } from '../../stats/stats-store';
 import type { ConnectionRuntime, DownstreamConnection, NetworkFilterFactory } from '../api/network-filter';
 import type { DownstreamTlsContextConfig } from '../../config/model/tls';
 import type { InspectionResult } from '../../extensions/filters/listener/inspector';
+import { findOriginalSrc } from '../../extensions/filters/listener/original-src/config';
+import { setSocketTransparent } from '../../platform/original-dst';
 import { DownstreamTlsProvider, sslStats } from '../tls/downstream-tls';
 import { isTlsTransport } from '../tls/upstream-tls';
 import { FilterChainMatcher } from './filter-chain-matcher';
@@ -59,6 +66,8 @@ export class ActiveListener {
   private draining = false;
   private drainTimer: NodeJS.Timeout | undefined;
   boundAddress: net.AddressInfo | string | undefined;
+  /** original_src: SO_MARK for upstream sockets bound to the client's IP; undefined without the filter. */
+  private readonly originalSrcMark: number | undefined;
 
   constructor(
     readonly config: ListenerConfig,
@@ -85,6 +94,7 @@ export class ActiveListener {
     const needs = this.matcher.needsInspection();
     const runner = new ListenerFilterRunner(config.listenerFilters, scope, config.listenerFiltersTimeoutMs, config.continueOnListenerFiltersTimeout);
     this.inspection = !runner.empty && (needs.serverName || needs.transport || needs.alpn) ? runner : undefined;
+    this.originalSrcMark = findOriginalSrc(config.listenerFilters)?.mark;
     this.stats = {
       downstreamCxTotal: ls.counter('downstream_cx_total'),
       downstreamCxActive: ls.gauge('downstream_cx_active'),
@@ -128,6 +138,20 @@ export class ActiveListener {
           : { host: a.kind === 'socket' ? a.address : '127.0.0.1', port: a.kind === 'socket' ? a.port : 0, ipv6Only: a.kind === 'socket' && a.address.includes(':') && !a.ipv4Compat, ...(this.config.tcpBacklogSize ? { backlog: this.config.tcpBacklogSize } : {}) };
       server.listen(opts, () => {
         server.off('error', reject);
+        // IP_TRANSPARENT may be set after bind/listen on Linux: TPROXY checks the listener's
+        // transparent flag per packet (nf_tproxy_sk_is_transparent). In a node:cluster worker
+        // (SCHED_NONE) the listening handle is this process's own fd, so this works there too.
+        // Like Envoy, a listener whose socket options fail (EPERM without CAP_NET_ADMIN) fails.
+        if (this.config.transparent && a.kind === 'socket') {
+          try {
+            setSocketTransparent(server, true);
+          } catch (err) {
+            server.close();
+            this.server = undefined;
+            reject(new Error(`listener ${this.config.name}: cannot make the socket transparent: ${(err as Error).message}`, { cause: err }));
+            return;
+          }
+        }
         server.on('error', this.onSocketError);
         this.boundAddress = server.address() ?? undefined;
         resolve();
@@ -238,6 +262,7 @@ export class ActiveListener {
       listenerStatPrefix: this.config.statPrefix,
       bufferLimitBytes: this.config.perConnectionBufferLimitBytes,
       startTimeMs: Date.now(),
+      ...(this.originalSrcMark !== undefined ? originalSource(raw.remoteAddress, this.originalSrcMark) : undefined),
     };
     const filters = chain.filters;
     for (let i = 0; i < filters.length; i++) filters[i]!.onNewConnection(conn);
@@ -321,4 +346,15 @@ export class ActiveListener {
 /** What must match for a replacing listener to reuse the bound socket. */
 function bindKey(c: ListenerConfig): string {
   return JSON.stringify([c.address, c.transparent, c.freebind, c.tcpBacklogSize ?? 0]);
+}
+
+/**
+ * original_src for one connection: the client's IP (a v4-mapped address from a dual-stack
+ * listener as plain IPv4, so it matches the IPv4 upstream) and the mark. Nothing for a non-IP
+ * peer, as Envoy's filter skips non-IP downstream addresses.
+ */
+function originalSource(remote: string | undefined, mark: number): { originalSource: { address: string; mark: number } } | undefined {
+  if (!remote || net.isIP(remote) === 0) return undefined;
+  const address = remote.startsWith('::ffff:') && net.isIPv4(remote.slice(7)) ? remote.slice(7) : remote;
+  return { originalSource: { address, mark } };
 }

@@ -26,6 +26,7 @@ import type { SecretConfig } from '../../config/model/secret';
 import { isTlsTransport, wrapUpstreamTls } from '../tls/upstream-tls';
 import { selectTransportSocket } from '../tls/transport-socket-select';
 import { lookup, promises as dnsPromises } from 'node:dns';
+import { connectFromSource, type TransparentSource } from '../../platform/original-dst';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
 import { addressToString, type AddressConfig } from '../../config/model/address';
@@ -538,11 +539,14 @@ export class ClusterRuntime {
    * or LocalOriginConnectSuccessFinal when `finalResult` (tcp_proxy: nothing else follows).
    * An address (not a Host) of an ORIGINAL_DST cluster maps to its original-destination host.
    * `alpn` replaces the TLS context's alpn_protocols for this connection (Istio's istio.alpn).
+   * `source` (original_src, DownstreamConnection.originalSource) binds a TCP connection to the
+   * client's IP with IP_TRANSPARENT and SO_MARK (platform connectFromSource); it wins over the
+   * cluster's bind address. A socket that cannot be made that way (EPERM) is a connect failure.
    */
   /** SDS secrets of the current snapshot (ClusterManager sets them on every apply). */
   secrets: ReadonlyMap<string, SecretConfig> = new Map();
 
-  connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false, alpn?: readonly string[]): net.Socket {
+  connect(target: Host | AddressConfig, done: ConnectDone, finalResult = false, alpn?: readonly string[], source?: TransparentSource): net.Socket {
     let host: Host | undefined;
     let address: AddressConfig;
     if (target instanceof Host) {
@@ -572,7 +576,7 @@ export class ClusterRuntime {
     }
     const stats = this.stats;
     stats.upstreamCxTotal.inc();
-    const socket = net.connect(opts);
+    const socket = source && address.kind === 'socket' ? connectFromSourceOrFail(opts as net.TcpNetConnectOpts, source) : net.connect(opts);
     if (host) {
       host.connectionsTotal++;
       host.used = true;
@@ -734,5 +738,16 @@ export class ClusterRuntime {
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     for (const c of this.healthCheckers) c.destroy();
     this.outlier?.destroy();
+  }
+}
+
+/** original_src socket, or one that fails with the reason on the next tick (connect's error path counts it). */
+function connectFromSourceOrFail(opts: net.TcpNetConnectOpts, source: TransparentSource): net.Socket {
+  try {
+    return connectFromSource(opts, source);
+  } catch (err) {
+    const s = new net.Socket();
+    process.nextTick(() => s.destroy(err as Error));
+    return s;
   }
 }
