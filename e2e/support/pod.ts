@@ -18,6 +18,8 @@ export const INIT_BIN = path.join(REPO, 'bin', 'meshproxy-iptables');
 export const HELM_INIT_ARGS = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020'];
 
 export type OutboundPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+/** Inbound interception (contract 8.5): TPROXY moves inbound capture to mangle/TPROXY and runs the proxy as uid 0 / gid 1337. */
+export type InterceptionMode = 'REDIRECT' | 'TPROXY';
 
 const tcpProxy = (statPrefix: string, cluster: string) => ({
   name: 'envoy.filters.network.tcp_proxy',
@@ -25,7 +27,10 @@ const tcpProxy = (statPrefix: string, cluster: string) => ({
 });
 
 /** A sidecar bootstrap with the listeners and clusters istiod sends for a default sidecar (TCP parts). */
-export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy; nodeIp: string }): object {
+export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy; nodeIp: string; mode?: InterceptionMode }): object {
+  // istiod in TPROXY mode: transparent virtual listeners, original_src (mark 1337) on
+  // virtualInbound, and no 127.0.0.6 bind on inbound clusters (the client's address is used).
+  const tproxy = opts.mode === 'TPROXY';
   const any = opts.ipv6 ? '::' : '0.0.0.0';
   const inboundSource = opts.ipv6 ? '::6' : '127.0.0.6';
   return {
@@ -37,6 +42,7 @@ export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy
           name: 'virtualOutbound',
           address: { socket_address: { address: any, port_value: 15001 } },
           use_original_dst: true,
+          ...(tproxy ? { transparent: true } : {}),
           traffic_direction: 'OUTBOUND',
           filter_chains: [
             { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: 15001 }, filters: [tcpProxy('BlackHoleCluster', 'BlackHoleCluster')] },
@@ -47,7 +53,11 @@ export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy
           name: 'virtualInbound',
           address: { socket_address: { address: any, port_value: 15006 } },
           traffic_direction: 'INBOUND',
-          listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' } }],
+          ...(tproxy ? { transparent: true } : {}),
+          listener_filters: [
+            { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' } },
+            ...(tproxy ? [{ name: 'envoy.filters.listener.original_src', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_src.v3.OriginalSrc', mark: 1337 } }] : []),
+          ],
           filter_chains: [
             { name: 'virtualInbound-blackhole', filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy('BlackHoleCluster', 'BlackHoleCluster')] },
             { name: 'virtualInbound', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [tcpProxy('InboundPassthroughCluster', 'InboundPassthroughCluster')] },
@@ -57,7 +67,7 @@ export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy
       ],
       clusters: [
         { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '2s' },
-        { name: 'InboundPassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '2s', upstream_bind_config: { source_address: { address: inboundSource, port_value: 0 } } },
+        { name: 'InboundPassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '2s', ...(tproxy ? {} : { upstream_bind_config: { source_address: { address: inboundSource, port_value: 0 } } }) },
         { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: '2s' },
       ],
     },
@@ -85,8 +95,9 @@ export class Pod {
   }
 
   /** Applies Istio's default capture rules with our init tool (as istio-init would). */
-  applyInit(extra: string[] = []): void {
-    const r = this.ns.exec([process.execPath, INIT_BIN, ...HELM_INIT_ARGS, ...extra]);
+  applyInit(extra: string[] = [], mode: InterceptionMode = 'REDIRECT'): void {
+    const args = HELM_INIT_ARGS.map((a) => (a === 'REDIRECT' ? mode : a));
+    const r = this.ns.exec([process.execPath, INIT_BIN, ...args, ...extra]);
     if (r.code !== 0) throw new Error(`meshproxy-iptables failed in ${this.name}: ${r.stderr}`);
   }
 
@@ -103,18 +114,20 @@ export class Pod {
   }
 
   /** Starts our proxy as uid/gid 1337 on the Istio-shaped bootstrap; resolves when it is ready. */
-  async startProxy(outbound: OutboundPolicy): Promise<void> {
-    await this.startProxyWith(sidecarBootstrap({ ipv6: this.ipv6, outbound, nodeIp: this.ip }), `bootstrap-${outbound}.json`);
+  async startProxy(outbound: OutboundPolicy, mode: InterceptionMode = 'REDIRECT'): Promise<void> {
+    await this.startProxyWith(sidecarBootstrap({ ipv6: this.ipv6, outbound, nodeIp: this.ip, mode }), `bootstrap-${outbound}.json`, mode);
   }
 
   /** Starts our proxy as uid/gid 1337 on `bootstrap`; resolves when its admin says LIVE. */
-  async startProxyWith(bootstrap: object, fileName = 'bootstrap.json'): Promise<void> {
+  async startProxyWith(bootstrap: object, fileName = 'bootstrap.json', mode: InterceptionMode = 'REDIRECT'): Promise<void> {
     await this.stopProxy();
     const cfg = path.join(this.dir, fileName);
     writeFileSync(cfg, JSON.stringify(bootstrap));
     chmodSync(cfg, 0o644);
     this.proxyOutput = '';
-    this.proxy = this.ns.spawn(['setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', process.execPath, PROXY_BIN, '-c', cfg, '--concurrency', '1', '-l', 'warning', '--drain-time-s', '1']);
+    // TPROXY: uid 0 keeps CAP_NET_ADMIN (IP_TRANSPARENT, SO_MARK); gid 1337 exempts its traffic.
+    const uid = mode === 'TPROXY' ? 0 : 1337;
+    this.proxy = this.ns.spawn(['setpriv', `--reuid=${uid}`, '--regid=1337', '--clear-groups', process.execPath, PROXY_BIN, '-c', cfg, '--concurrency', '1', '-l', 'warning', '--drain-time-s', '1']);
     this.proxy.stdout!.on('data', (d: Buffer) => (this.proxyOutput += d.toString()));
     this.proxy.stderr!.on('data', (d: Buffer) => (this.proxyOutput += d.toString()));
     for (let i = 0; i < 200; i++) {
