@@ -9,9 +9,10 @@
 // endpoints, 404 "invalid path. " followed by the help text.
 //
 // /config_history?type=lds|rds|cds|eds|sds (beyond Envoy): recent xDS updates as JSON, from
-// AdminView.configHistory(type): {"type": <type or "all">, "entries": [...]}, entries as the
-// server gives them (newest last; each at least {type, version_info, nonce, time, accepted,
-// resources: [names], error?}). An unknown type answers 404 with
+// AdminView.configHistory(type): {"type": <type or "all">, "history_size": N, "total_updates": N,
+// "updates": [...]}, newest last, each {time, type, version, nonce, added, updated, removed,
+// unchanged, result: "ACK"|"NACK", errors: [{name, reason}], apply_ms}. A view that returns a
+// plain list is served as {"type", "updates": [...]}. An unknown type answers 404 with
 // "unknown type '<t>': expected one of lds, rds, cds, eds, sds".
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,8 +147,9 @@ const ENDPOINTS: Record<string, Endpoint> = {
     handle(v, q, res) {
       const type = q.get('type') ?? undefined;
       if (type !== undefined && !HISTORY_TYPES.has(type)) return send(res, 404, `unknown type '${type}': expected one of lds, rds, cds, eds, sds\n`);
-      const entries = v.configHistory ? v.configHistory(type) : [];
-      send(res, 200, JSON.stringify({ type: type ?? 'all', entries: entries ?? [] }, null, 2), 'application/json');
+      const h = v.configHistory ? v.configHistory(type) : [];
+      const body = Array.isArray(h) || h === undefined || h === null ? { type: type ?? 'all', updates: h ?? [] } : { type: type ?? 'all', ...(h as Record<string, unknown>) };
+      send(res, 200, JSON.stringify(body, null, 2), 'application/json');
     },
   },
   '/logging': {
@@ -262,7 +264,7 @@ function indexHtml(): string {
   const rows = Object.entries(ENDPOINTS)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([p, e]) => (e.mutates ? `<tr><td><form action="${p}" method="post"><button>${p.slice(1)}</button></form></td><td>${e.help}</td></tr>` : `<tr><td><a href="${p}">${p.slice(1)}</a></td><td>${e.help}</td></tr>`));
-  const history = '<p><code>/config_history?type=lds|rds|cds|eds|sds</code> (meshproxy extension) returns <code>{"type": "&lt;type or all&gt;", "entries": [...]}</code>: recent xDS updates, newest last, each with type, version_info, nonce, time, accepted, resources and error when rejected.</p>';
+  const history = '<p><code>/config_history?type=lds|rds|cds|eds|sds</code> (meshproxy extension) returns <code>{"type", "history_size", "total_updates", "updates": [...]}</code>: recent xDS updates, newest last, each with time, type, version, nonce, names added/updated/removed, result (ACK or NACK), per-resource errors and apply_ms.</p>';
   return `<!DOCTYPE html><html><head><title>meshproxy admin</title></head><body><h1>meshproxy admin</h1><table>${rows.join('')}</table>${history}</body></html>`;
 }
 

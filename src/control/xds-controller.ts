@@ -14,6 +14,7 @@
 //   SdsStreams --(source, update)--> ConfigStore.applySecrets --change--> SnapshotBuilder
 //        ^                     |  sdsApiSources()
 //        +---------------------+
+import { FileSource } from './file-source';
 import type { Logger } from 'pino';
 import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
 import { ConfigStore, type NamedKind, type StoreChange, type XdsKind } from '../store/config-store';
@@ -73,6 +74,7 @@ export class XdsController {
   private cdsResponded = false;
   private ldsResponded = false;
   private cdsDone = false;
+  private readonly files: FileSource[] = [];
   private ldsStarted = false;
   private ldsDone = false;
   private initTimers: NodeJS.Timeout[] = [];
@@ -130,7 +132,7 @@ export class XdsController {
     const dyn = bootstrap.dynamicResources;
     const usesAds = (s: ConfigSourceConfig | undefined) => s?.kind === 'ads';
     for (const [name, src] of [['cds_config', dyn.cds], ['lds_config', dyn.lds]] as const) {
-      if (src && src.kind !== 'ads') this.log.warn({ source: src.kind }, `${name}: only ads {} config sources are supported; ignoring it`);
+      if (src && src.kind !== 'ads' && src.kind !== 'path') this.log.warn({ source: src.kind }, `${name}: only ads {} and path config sources are supported; ignoring it`);
     }
     if (dyn.ads && (usesAds(dyn.cds) || usesAds(dyn.lds))) {
       const resolved = resolveAdsTarget(bootstrap);
@@ -157,7 +159,7 @@ export class XdsController {
     }
     // Static listeners and clusters may load secrets from an SDS source already.
     this.syncSds();
-    if (this.client) {
+    if (this.client || dyn.cds?.kind === 'path' || dyn.lds?.kind === 'path') {
       // Envoy creates these with the subscription, so they read 0 (not absent) until the first update.
       for (const prefix of ['cluster_manager.cds', 'listener_manager.lds']) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`${prefix}.${c}`);
     }
@@ -166,15 +168,25 @@ export class XdsController {
       this.armInitTimeout(dyn.cds!, () => {
         this.cdsResponded = true;
       });
+    } else if (dyn.cds?.kind === 'path') {
+      this.startFileSource(dyn.cds.path, CLUSTER_TYPE_URL);
     } else {
       this.cdsResponded = true;
     }
     this.checkInit();
   }
 
+  /** File-based xDS (path_config_source): one FileSource per file, updates through the store. */
+  private startFileSource(path: string, typeUrl: string): void {
+    const src = new FileSource(path, typeUrl, true, (u) => this.onResponse(u), this.log);
+    this.files.push(src);
+    src.start();
+  }
+
   stop(): void {
     for (const t of this.initTimers) clearTimeout(t);
     this.client?.stop();
+    for (const f of this.files) f.stop();
     this.sds.stop();
     this.builder.close();
     this.store.close();
@@ -200,6 +212,8 @@ export class XdsController {
       this.armInitTimeout(lds, () => {
         this.ldsResponded = true;
       });
+    } else if (lds?.kind === 'path') {
+      this.startFileSource(lds.path, LISTENER_TYPE_URL);
     } else {
       this.ldsResponded = true;
     }

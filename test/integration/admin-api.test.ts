@@ -103,7 +103,7 @@ test('/config_dump over HTTP: JSON, istioctl masks, errors as text', async () =>
 test('/config_history: entries per type, 404 for an unknown type', async () => {
   const r = await call('/config_history?type=cds');
   expect(r.status).toBe(200);
-  expect(JSON.parse(r.body)).toEqual({ type: 'cds', entries: [{ type: 'cds', version_info: 'v1', nonce: 'n1', time: '2025-01-01T00:00:00Z', accepted: true, resources: ['a'] }] });
+  expect(JSON.parse(r.body)).toEqual({ type: 'cds', updates: [{ type: 'cds', version_info: 'v1', nonce: 'n1', time: '2025-01-01T00:00:00Z', accepted: true, resources: ['a'] }] });
   expect(await call('/config_history?type=xds')).toMatchObject({ status: 404, body: "unknown type 'xds': expected one of lds, rds, cds, eds, sds\n" });
 });
 

@@ -93,9 +93,46 @@ export function findUnknownFields(type: protobuf.Type, json: unknown, path = '',
   return out;
 }
 
+/**
+ * Envoy parses YAML/JSON config with protobuf's C++ JSON parser, which takes a single value where
+ * a repeated field expects a list (Envoy's own examples rely on it, e.g. `filters:` given as one
+ * object in dynamic-config-fs). This wraps such values in a list, recursing through messages,
+ * lists, maps and Any (by its @type), so our stricter parser accepts the same files.
+ */
+export function normalizeRepeated(type: protobuf.Type, json: unknown): unknown {
+  const name = fullName(type);
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || SPECIAL_JSON.has(name)) return json;
+  const obj = json as Record<string, unknown>;
+  if (name === 'google.protobuf.Any') {
+    const inner = typeof obj['@type'] === 'string' ? typeForUrl(obj['@type']) : undefined;
+    if (!inner || SPECIAL_JSON.has(fullName(inner))) return json;
+    const out: Record<string, unknown> = { '@type': obj['@type'] };
+    const rest = normalizeRepeated(inner, Object.fromEntries(Object.entries(obj).filter(([k]) => k !== '@type'))) as Record<string, unknown>;
+    return Object.assign(out, rest);
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(obj)) {
+    const field = fieldFor(type, key);
+    if (!field || value === null || value === undefined) continue;
+    field.resolve();
+    const rt = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    let next: unknown = value;
+    if (field.map) {
+      if (rt && typeof value === 'object' && !Array.isArray(value)) next = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normalizeRepeated(rt, v)]));
+    } else if (field.repeated) {
+      const list = Array.isArray(value) ? value : [value];
+      next = rt ? list.map((v) => normalizeRepeated(rt, v)) : list;
+    } else if (rt) {
+      next = normalizeRepeated(rt, value);
+    }
+    if (next !== value) (out ??= { ...obj })[key] = next;
+  }
+  return out ?? json;
+}
+
 /** Parses proto3 JSON into a message. Unknown fields are ignored here (checked by findUnknownFields). */
 export function fromProtoJson(type: protobuf.Type, json: unknown): Msg {
-  const parsed = protojson.fromJson(type, json, { ignoreUnknownFields: true });
+  const parsed = protojson.fromJson(type, normalizeRepeated(type, json), { ignoreUnknownFields: true });
   // protojson leaves nested messages as plain objects (no $type, so oneofs cannot be read);
   // a binary round trip gives real message instances all the way down, like xDS resources.
   return type.decode(type.encode(parsed).finish()) as Msg;
