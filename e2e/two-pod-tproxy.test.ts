@@ -8,7 +8,7 @@
 // A's own address by original_src. Needs root, iproute2, iptables with the TPROXY target, curl
 // and setpriv.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Netns, netnsUnavailable } from './support/netns';
 import { podPair, REPO, type Pod } from './support/pod';
@@ -31,12 +31,6 @@ function skipReason(): string | null {
     if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) return `${cmd} is not installed`;
   }
   if (!existsSync(path.join(REPO, 'dist', 'main.js'))) return 'dist/ missing: run `make build` first';
-  // TPROXY without original_src loops: the upstream to the app leaves from the pod IP with gid
-  // 1337, is marked 1338 on lo and TPROXYed back into 15006 (Istio relies on original_src's mark
-  // 1337 to exempt it). The tcp_proxy must hand DownstreamConnection.originalSource to
-  // cluster.connect; until the built tcp_proxy does, this suite cannot pass and says so.
-  const tcpProxy = path.join(REPO, 'dist', 'engine', 'tcp', 'tcp-proxy.js');
-  if (!readFileSync(tcpProxy, 'utf8').includes('originalSource')) return 'tcp_proxy does not pass the original_src binding (conn.originalSource) to cluster.connect yet';
   return tproxyUnavailable();
 }
 const reason = skipReason();

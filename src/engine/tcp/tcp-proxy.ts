@@ -165,7 +165,9 @@ class TcpProxySession {
     this.attempts++;
     const a = 'key' in host ? host.address : host.address;
     this.upstreamHost = a.kind === 'socket' ? (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : a.kind === 'pipe' ? a.path : '';
-    cluster.connect('key' in host ? host : host.address, this.onConnected, true); // true: connect result is final for outlier detection (LocalOriginConnectSuccessFinal)
+    // true: the connect result is final for outlier detection (LocalOriginConnectSuccessFinal);
+    // originalSource: TPROXY's original_src (connect from the client's address with its mark).
+    cluster.connect('key' in host ? host : host.address, this.onConnected, true, undefined, this.conn.originalSource);
   }
 
   private readonly onConnected = (err: 'connect_fail' | 'connect_timeout' | null, up: net.Socket | undefined): void => {
