@@ -3,6 +3,7 @@
 // store -> snapshots -> SnapshotPublisher -> workers), keeps server.* stats and the server
 // state (INITIALIZING until initial CDS/LDS and their warming completed, then LIVE), and runs
 // drain and shutdown.
+import { clusterSecretRefs, defaultSecretRefs, listenerSecretRefs } from '../store/dependencies';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flags } from '../config/bootstrap/flags';
@@ -85,7 +86,10 @@ export class Server {
     this.uptimeTimer = setInterval(() => g('server.uptime').set(Math.floor((Date.now() - this.startedAt) / 1000)), 1000);
     this.uptimeTimer.unref();
     const dyn = config.dynamicResources;
-    if (dyn.ads || dyn.lds || dyn.cds) {
+    // Static listeners and clusters that load secrets from an SDS source (sds-grpc, a file)
+    // need the xDS side too, even without dynamic listeners or clusters.
+    const staticSds = [...config.staticListeners.flatMap((l) => listenerSecretRefs(l, defaultSecretRefs)), ...config.staticClusters.flatMap((c) => clusterSecretRefs(c, defaultSecretRefs))].some((r) => r.source !== 'other');
+    if (dyn.ads || dyn.lds || dyn.cds || staticSds) {
       const publisher = this.publisher;
       this.xds = new XdsController({
         bootstrap: config,

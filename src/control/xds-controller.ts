@@ -14,6 +14,7 @@
 //   SdsStreams --(source, update)--> ConfigStore.applySecrets --change--> SnapshotBuilder
 //        ^                     |  sdsApiSources()
 //        +---------------------+
+import { PATH_SOURCE_PREFIX } from '../store/dependencies';
 import { FileSource } from './file-source';
 import type { Logger } from 'pino';
 import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
@@ -75,6 +76,7 @@ export class XdsController {
   private ldsResponded = false;
   private cdsDone = false;
   private readonly files: FileSource[] = [];
+  private readonly secretFiles = new Map<string, FileSource>();
   private ldsStarted = false;
   private ldsDone = false;
   private initTimers: NodeJS.Timeout[] = [];
@@ -100,7 +102,7 @@ export class XdsController {
       },
     });
     this.store = new ConfigStore({
-      sdsSourceServed: (cluster) => this.sds.canServe(cluster),
+      sdsSourceServed: (cluster) => cluster.startsWith(PATH_SOURCE_PREFIX) || this.sds.canServe(cluster),
       staticListeners: bootstrap.staticListeners,
       staticClusters: bootstrap.staticClusters,
       staticSecrets: bootstrap.staticSecrets,
@@ -187,6 +189,7 @@ export class XdsController {
     for (const t of this.initTimers) clearTimeout(t);
     this.client?.stop();
     for (const f of this.files) f.stop();
+    for (const f of this.secretFiles.values()) f.stop();
     this.sds.stop();
     this.builder.close();
     this.store.close();
@@ -240,8 +243,31 @@ export class XdsController {
     for (const [kind, names] of Object.entries(change.subscribe) as [NamedKind, string[]][]) if (names.length) this.client.watch(TYPE_URLS[kind], names);
   }
 
+  /**
+   * Opens and closes SDS sources as live config names them: streams to api_config_source clusters
+   * (SdsStreams) and DiscoveryResponse files (`path:<file>` keys, one FileSource each).
+   */
   private syncSds(): void {
-    this.sds.sync(this.store.sdsApiSources());
+    const all = this.store.sdsApiSources();
+    const streams = new Map<string, ReadonlySet<string>>();
+    const files = new Set<string>();
+    for (const [source, names] of all) {
+      if (source.startsWith(PATH_SOURCE_PREFIX)) {
+        if (names.size > 0) files.add(source);
+      } else streams.set(source, names);
+    }
+    this.sds.sync(streams);
+    for (const [key, f] of this.secretFiles) {
+      if (files.has(key)) continue;
+      f.stop();
+      this.secretFiles.delete(key);
+    }
+    for (const key of files) {
+      if (this.secretFiles.has(key)) continue;
+      const f = new FileSource(key.slice(PATH_SOURCE_PREFIX.length), SECRET_TYPE_URL, false, (u) => this.onSdsResponse(key, u), this.log);
+      this.secretFiles.set(key, f);
+      f.start();
+    }
   }
 
   /** A response on the SDS stream to `source`: same store, stats and history as ADS secrets. */

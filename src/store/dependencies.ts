@@ -34,6 +34,9 @@ export interface SecretRef {
  */
 export type SecretRefExtractor = (ts: TransportSocketConfig) => readonly SecretRef[];
 
+/** Source key of a file-based SDS source in sdsApiSources(): `path:<file>`. */
+export const PATH_SOURCE_PREFIX = 'path:';
+
 export const defaultSecretRefs: SecretRefExtractor = (ts) => {
   const cfg = ts.config as { adsSecretNames?: unknown; sdsSources?: unknown } | null | undefined;
   if (Array.isArray(cfg?.sdsSources)) {
@@ -43,7 +46,9 @@ export const defaultSecretRefs: SecretRefExtractor = (ts) => {
       const source = s.source === 'ads' || s.source === 'api' || s.source === 'path' ? s.source : 'other';
       const first = Array.isArray(s.clusterNames) && typeof s.clusterNames[0] === 'string' ? (s.clusterNames[0] as string) : undefined;
       // An api_config_source without an envoy_grpc cluster (google_grpc) is not one we can open.
-      if (source === 'api' && first === undefined) out.push({ name: s.name, source: 'other' });
+      if ((source === 'api' || source === 'path') && first === undefined) out.push({ name: s.name, source: 'other' });
+      // A file source is served like a stream source keyed `path:<file>` (control/file-source.ts).
+      else if (source === 'path') out.push({ name: s.name, source: 'api', cluster: `${PATH_SOURCE_PREFIX}${first}` });
       else out.push(source === 'api' ? { name: s.name, source, cluster: first } : { name: s.name, source });
     }
     return out;

@@ -46,7 +46,10 @@ export interface CommonTlsContextConfig {
 /** Where an SDS secret named by a context comes from. */
 export interface SdsSourceConfig {
   readonly name: string;
-  /** 'ads': over the ADS stream; 'api': its own SDS stream to `clusterNames` (Istio: sds-grpc). */
+  /**
+   * 'ads': over the ADS stream; 'api': its own SDS stream to `clusterNames` (Istio: sds-grpc);
+   * 'path': a DiscoveryResponse file, whose path is `clusterNames[0]`.
+   */
   readonly source: 'ads' | 'api' | 'path' | 'other';
   readonly clusterNames: readonly string[];
 }

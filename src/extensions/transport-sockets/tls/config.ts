@@ -49,6 +49,8 @@ function sdsName(cfg: Msg, errors: ErrorSink, path: string, sink?: SdsCollector)
     const clusterNames: string[] = [];
     for (const g of (api?.grpcServices ?? []) as Msg[]) if (g.envoyGrpc?.clusterName) clusterNames.push(String(g.envoyGrpc.clusterName));
     const source: SdsSourceConfig['source'] = src.ads ? 'ads' : api ? 'api' : src.path || src.pathConfigSource ? 'path' : 'other';
+    // A file source names its file where a stream source names its cluster.
+    if (source === 'path') clusterNames.push(String(src.pathConfigSource?.path ?? src.path));
     if (!sink.some((s) => s.name === name)) sink.push({ name, source, clusterNames });
   }
   return name || undefined;
