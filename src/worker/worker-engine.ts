@@ -104,6 +104,13 @@ export class WorkerEngine implements ListenerHost {
       const key = JSON.stringify(cfg);
       const old = this.listeners.get(cfg.name);
       if (old && this.listenerKeys.get(cfg.name) === key) continue;
+      if (old && old.canUpdateChainsInPlace(cfg)) {
+        // Only filter chains changed: update in place; only removed/changed chains drain.
+        const r = old.updateChainsInPlace(cfg, this.drainTimeMs);
+        this.log.info({ listener: cfg.name, kept: r.kept, drained: r.drained }, 'lds: in-place filter chain update');
+        this.listenerKeys.set(cfg.name, key);
+        continue;
+      }
       const next = new ActiveListener(cfg, this, this.stats, this.log);
       if (old) {
         // Replace: the new listener takes over the old one's socket when it binds the same way

@@ -69,8 +69,8 @@ async function freePort(): Promise<number> {
 }
 
 /** A client connection through the proxy that can do request/response round trips. */
-async function client(port: number): Promise<{ sock: net.Socket; ask(s: string): Promise<string>; closed: Promise<number> }> {
-  const sock = net.connect(port, '127.0.0.1');
+async function client(port: number, localAddress?: string): Promise<{ sock: net.Socket; ask(s: string): Promise<string>; closed: Promise<number> }> {
+  const sock = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
     sock.once('error', reject);
@@ -140,6 +140,40 @@ describe('listener drain and in-place updates on a worker', () => {
     await c.closed;
     expect(await c2.ask('new still')).toBe('new still');
     c2.sock.destroy();
+    engine.close();
+  });
+
+  it('filter-chain-only update is done in place: unchanged chains keep their connections, changed ones drain', async () => {
+    const engine = new WorkerEngine(new StatsStore(), log, 500, () => null);
+    const port = await freePort();
+    const base = listener('l1', port);
+    const chain = (name: string, src: string, statPrefix: string) => ({
+      ...base.filterChains[0]!,
+      name,
+      match: { ...base.filterChains[0]!.match, sourcePrefixRanges: [{ addressPrefix: src, prefixLen: 32 }] },
+      filters: [{ ...base.filterChains[0]!.filters[0]!, config: { ...(base.filterChains[0]!.filters[0]!.config as object), statPrefix } }],
+    });
+    const v1: ListenerConfig = { ...base, filterChains: [chain('x', '127.0.0.1', 'x'), chain('y', '127.0.0.2', 'y1')] };
+    const v2: ListenerConfig = { ...base, filterChains: [chain('x', '127.0.0.1', 'x'), chain('y', '127.0.0.2', 'y2')] };
+    await engine.apply(snap(1, [v1], echoPort));
+    const cx = await client(port, '127.0.0.1');
+    const cy = await client(port, '127.0.0.2');
+    expect(await cx.ask('x')).toBe('x');
+    expect(await cy.ask('y')).toBe('y');
+    const t0 = Date.now();
+    await engine.apply(snap(2, [v2], echoPort));
+    // The listener socket stayed: new connections on both chains work at once.
+    const cy2 = await client(port, '127.0.0.2');
+    expect(await cy2.ask('y2')).toBe('y2');
+    // The changed chain's old connection is closed after the drain time...
+    await cy.closed;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    // ...while the unchanged chain's connection lives on.
+    expect(await cx.ask('still x')).toBe('still x');
+    const late = await Promise.race([cx.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 300))]);
+    expect(late).toBe('open');
+    cx.sock.destroy();
+    cy2.sock.destroy();
     engine.close();
   });
 });

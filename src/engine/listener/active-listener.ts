@@ -27,8 +27,26 @@ import { isTlsTransport } from '../tls/upstream-tls';
 import { FilterChainMatcher } from './filter-chain-matcher';
 import { ListenerFilterRunner } from './listener-filter-runner';
 
+/**
+ * Per-chain drain state a connection sees as `conn.listener`: draining when its listener drains
+ * or when an in-place listener update removed or changed its chain (Envoy drains only those
+ * chains' connections). `config` is the listener's (HTTP reads traffic_direction from it).
+ */
+export class FilterChainState {
+  draining = false;
+  readonly connections = new Set<net.Socket>();
+  constructor(private readonly listener: ActiveListener) {}
+  get drainingNotice(): boolean {
+    return this.draining || this.listener.drainingNotice;
+  }
+  get config(): ListenerConfig {
+    return this.listener.config;
+  }
+}
+
 export interface ActiveFilterChain {
   readonly config: FilterChainConfig;
+  readonly state: FilterChainState;
   readonly filters: readonly NetworkFilterFactory[];
   /** Set when the chain terminates TLS (DownstreamTlsContext). */
   readonly tls?: DownstreamTlsProvider;
@@ -58,9 +76,13 @@ let warnedTls = false;
 const NO_INSPECTION: InspectionResult = {};
 
 export class ActiveListener {
-  readonly matcher: FilterChainMatcher<ActiveFilterChain>;
+  matcher: FilterChainMatcher<ActiveFilterChain>;
   readonly stats: ListenerStats;
-  private readonly inspection: ListenerFilterRunner | undefined;
+  private inspection: ListenerFilterRunner | undefined;
+  /** Every chain of the current config (default last), for in-place updates. */
+  private chains: ActiveFilterChain[] = [];
+  private readonly buildChain: (c: FilterChainConfig) => ActiveFilterChain;
+  private readonly scope: StatsScope;
   private server: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
   private draining = false;
@@ -70,30 +92,25 @@ export class ActiveListener {
   private readonly originalSrcMark: number | undefined;
 
   constructor(
-    readonly config: ListenerConfig,
+    public config: ListenerConfig,
     private readonly host: ListenerHost,
     scope: StatsScope,
     private readonly log: Logger,
   ) {
     const ctx = { stats: scope, log };
+    this.scope = scope;
     const ls = scope.scope(`listener.${config.statPrefix}.`);
     const ssl = sslStats(ls);
-    const build = (c: FilterChainConfig): ActiveFilterChain => {
+    this.buildChain = (c: FilterChainConfig): ActiveFilterChain => {
       const ts = c.transportSocket;
       const filters = c.filters.map((f) => createNetworkFilter(f, ctx));
-      if (!isTlsTransport(ts)) return { config: c, filters };
+      const state = new FilterChainState(this);
+      if (!isTlsTransport(ts)) return { config: c, state, filters };
       const tlsCfg = ts!.config as DownstreamTlsContextConfig | undefined;
-      if (tlsCfg?.kind !== 'downstream') return { config: c, filters, unsupported: `transport socket '${ts!.name}'` };
-      return { config: c, filters, tls: new DownstreamTlsProvider(tlsCfg, ssl) };
+      if (tlsCfg?.kind !== 'downstream') return { config: c, state, filters, unsupported: `transport socket '${ts!.name}'` };
+      return { config: c, state, filters, tls: new DownstreamTlsProvider(tlsCfg, ssl) };
     };
-    this.matcher = new FilterChainMatcher(
-      config.filterChains.map((c) => ({ config: c, chain: build(c) })),
-      config.defaultFilterChain ? build(config.defaultFilterChain) : undefined,
-    );
-    // Inspectors only run when some chain matches on what they find (SNI, transport, ALPN).
-    const needs = this.matcher.needsInspection();
-    const runner = new ListenerFilterRunner(config.listenerFilters, scope, config.listenerFiltersTimeoutMs, config.continueOnListenerFiltersTimeout);
-    this.inspection = !runner.empty && (needs.serverName || needs.transport || needs.alpn) ? runner : undefined;
+    this.matcher = this.compileChains(config, new Map());
     this.originalSrcMark = findOriginalSrc(config.listenerFilters)?.mark;
     this.stats = {
       downstreamCxTotal: ls.counter('downstream_cx_total'),
@@ -101,6 +118,58 @@ export class ActiveListener {
       downstreamCxDestroy: ls.counter('downstream_cx_destroy'),
       noFilterChainMatch: ls.counter('no_filter_chain_match'),
     };
+  }
+
+  /** Builds the matcher for `config`, reusing chains whose config is unchanged (by JSON key). */
+  private compileChains(config: ListenerConfig, reuse: ReadonlyMap<string, ActiveFilterChain>): FilterChainMatcher<ActiveFilterChain> {
+    const chains: ActiveFilterChain[] = [];
+    const get = (c: FilterChainConfig): ActiveFilterChain => {
+      const chain = reuse.get(JSON.stringify(c)) ?? this.buildChain(c);
+      chains.push(chain);
+      return chain;
+    };
+    const matcher = new FilterChainMatcher(
+      config.filterChains.map((c) => ({ config: c, chain: get(c) })),
+      config.defaultFilterChain ? get(config.defaultFilterChain) : undefined,
+    );
+    this.chains = chains;
+    // Inspectors only run when some chain matches on what they find (SNI, transport, ALPN).
+    const needs = matcher.needsInspection();
+    const runner = new ListenerFilterRunner(config.listenerFilters, this.scope, config.listenerFiltersTimeoutMs, config.continueOnListenerFiltersTimeout);
+    this.inspection = !runner.empty && (needs.serverName || needs.transport || needs.alpn) ? runner : undefined;
+    return matcher;
+  }
+
+  /** True when `next` differs from the current config only in its filter chains. */
+  canUpdateChainsInPlace(next: ListenerConfig): boolean {
+    const strip = (c: ListenerConfig) => JSON.stringify({ ...c, filterChains: [], defaultFilterChain: undefined });
+    return strip(next) === strip(this.config);
+  }
+
+  /**
+   * Envoy's in-place filter chain update: the listener and its socket stay; unchanged chains
+   * (same config) are kept with their connections; new chains serve new connections; the
+   * connections of removed or changed chains drain (HTTP gets Connection: close / GOAWAY) and
+   * are closed after `drainMs`.
+   */
+  updateChainsInPlace(next: ListenerConfig, drainMs: number): { kept: number; drained: number } {
+    const old = new Map(this.chains.map((c) => [JSON.stringify(c.config), c]));
+    const before = this.chains;
+    this.matcher = this.compileChains(next, old);
+    this.config = next;
+    const kept = new Set(this.chains);
+    let drained = 0;
+    for (const chain of before) {
+      if (kept.has(chain)) continue;
+      drained++;
+      chain.state.draining = true;
+      if (chain.state.connections.size === 0) continue;
+      const t = setTimeout(() => {
+        for (const s of chain.state.connections) s.destroy();
+      }, drainMs);
+      t.unref();
+    }
+    return { kept: kept.size, drained };
   }
 
   /**
@@ -250,9 +319,12 @@ export class ActiveListener {
   }
 
   private startFilters(chain: ActiveFilterChain, raw: net.Socket, socket: net.Socket | tls.TLSSocket, dstIp: string, dstPort: number, runtime: ConnectionRuntime): void {
+    const state = chain.state;
+    state.connections.add(socket);
+    socket.once('close', () => state.connections.delete(socket));
     const conn: DownstreamConnection = {
       id: this.host.nextConnectionId(),
-      listener: this,
+      listener: state,
       socket,
       destinationIp: dstIp,
       destinationPort: dstPort,
