@@ -28,7 +28,9 @@ upstream.listen(10001, '127.0.0.1', () => {
   });
   setTimeout(() => {
     console.log('\nmeshproxy is running on the demo config. Try:');
-    console.log('  curl http://127.0.0.1:10000/hello          # through the proxy to the demo upstream');
+    console.log('  curl http://127.0.0.1:10000/hello          # TCP proxy to the demo upstream');
+    console.log('  curl -i http://127.0.0.1:10002/hello       # HTTP route (header edit, retries; access log on stdout)');
+    console.log('  curl -i http://127.0.0.1:10002/old         # HTTP redirect; any other path: direct 404');
     console.log('  curl http://127.0.0.1:15000/ready          # admin: server state');
     console.log("  curl 'http://127.0.0.1:15000/stats?filter=^(tcp|cluster)\\.'");
     console.log('  curl http://127.0.0.1:15000/stats/prometheus');
