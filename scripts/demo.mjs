@@ -15,7 +15,7 @@ upstream.on('error', (err) => {
   process.exit(1);
 });
 upstream.listen(10001, '127.0.0.1', () => {
-  const proxy = spawn(process.execPath, [`${top}/bin/meshproxy`, '-c', `${top}/examples/demo-bootstrap.yaml`, '--concurrency', '1', '-l', 'info', '--log-format', '[%Y-%m-%d %T.%e][%t][%l][%n] %v'], { stdio: 'inherit' });
+  const proxy = spawn(process.execPath, [`${top}/bin/meshproxy`, '-c', `${top}/examples/demo-bootstrap.yaml`, '--concurrency', '1', '--file-flush-interval-msec', '1000', '-l', 'info', '--log-format', '[%Y-%m-%d %T.%e][%t][%l][%n] %v'], { stdio: 'inherit' });
   const stop = () => {
     proxy.kill('SIGTERM');
     upstream.close();
