@@ -83,7 +83,18 @@ export class Server {
     await this.publisher.applyNow(staticSnapshot);
     g('listener_manager.total_listeners_active').set(config.staticListeners.length);
     g('cluster_manager.active_clusters').set(config.staticClusters.length);
-    this.uptimeTimer = setInterval(() => g('server.uptime').set(Math.floor((Date.now() - this.startedAt) / 1000)), 1000);
+    g('server.hot_restart_epoch').set(this.flags.restartEpoch);
+    g('server.parent_connections').set(0);
+    const tick = () => {
+      g('server.uptime').set(Math.floor((Date.now() - this.startedAt) / 1000));
+      // Envoy reports the allocator's figures; ours are V8's heap and the process RSS (control side).
+      const m = process.memoryUsage();
+      g('server.memory_allocated').set(m.heapUsed);
+      g('server.memory_heap_size').set(m.heapTotal);
+      g('server.memory_physical_size').set(m.rss);
+    };
+    tick();
+    this.uptimeTimer = setInterval(tick, 1000);
     this.uptimeTimer.unref();
     const dyn = config.dynamicResources;
     // Static listeners and clusters that load secrets from an SDS source (sds-grpc, a file)
@@ -184,7 +195,6 @@ export class Server {
           disable_hot_restart: this.flags.disableHotRestart,
           restart_epoch: this.flags.restartEpoch,
           file_flush_interval: `${this.flags.fileFlushIntervalMsec / 1000}s`,
-          skip_deprecated_logs: this.flags.skipDeprecatedLogs,
           service_node: this.flags.serviceNode ?? '',
           service_cluster: this.flags.serviceCluster ?? '',
         },

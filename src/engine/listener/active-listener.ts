@@ -57,6 +57,7 @@ export interface ActiveFilterChain {
 interface ListenerStats {
   readonly downstreamCxTotal: Counter;
   readonly downstreamCxActive: Gauge;
+  readonly serverTotalConnections: Gauge;
   readonly downstreamCxDestroy: Counter;
   readonly noFilterChainMatch: Counter;
 }
@@ -115,6 +116,8 @@ export class ActiveListener {
     this.stats = {
       downstreamCxTotal: ls.counter('downstream_cx_total'),
       downstreamCxActive: ls.gauge('downstream_cx_active'),
+      // server.total_connections: every worker adds its open downstream connections (summed on scrape).
+      serverTotalConnections: scope.gauge('server.total_connections'),
       downstreamCxDestroy: ls.counter('downstream_cx_destroy'),
       noFilterChainMatch: ls.counter('no_filter_chain_match'),
     };
@@ -344,12 +347,14 @@ export class ActiveListener {
   private track(socket: net.Socket): void {
     this.connections.add(socket);
     this.stats.downstreamCxActive.add(1);
+    this.stats.serverTotalConnections.add(1);
     socket.once('close', () => this.untrack(socket));
   }
 
   private untrack(socket: net.Socket): void {
     if (!this.connections.delete(socket)) return;
     this.stats.downstreamCxActive.sub(1);
+    this.stats.serverTotalConnections.sub(1);
     this.stats.downstreamCxDestroy.inc();
   }
 
