@@ -14,6 +14,7 @@
 // unchanged, result: "ACK"|"NACK", errors: [{name, reason}], apply_ms}. A view that returns a
 // plain list is served as {"type", "updates": [...]}. An unknown type answers 404 with
 // "unknown type '<t>': expected one of lds, rds, cds, eds, sds".
+import { StatsRenderThread, STATS_THREAD_MIN, statCount, type StatsOptionsSpec } from './stats-render-thread';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -33,6 +34,10 @@ export interface AdminView {
   state(): 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
   serverInfo(): Record<string, unknown>;
   statsSnapshot(): Promise<StatsSnapshot>;
+  /** The unmerged per-process snapshots (control side first), for off-loop rendering. */
+  statsParts?(): Promise<StatsSnapshot[]>;
+  /** Tag extraction settings the off-loop renderer needs (the bootstrap's stats_config). */
+  readonly statsOptions?: Pick<StatsOptionsSpec, 'statsTags' | 'useAllDefaultTags'>;
   listeners(): { name: string; address: string | undefined }[];
   clusters(): { name: string; hosts: { address: string; health: string; weight: number; cxActive: number }[] }[];
   runtime(): Record<string, string | number | boolean>;
@@ -70,6 +75,25 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
   res.end(body);
 }
 
+const renderThread = new StatsRenderThread();
+
+/**
+ * Large scrapes render on a worker thread so the admin (readiness) and xDS keep answering; true
+ * when the response was sent that way. Small scrapes return false and render inline.
+ */
+async function renderOffLoop(v: AdminView, q: URLSearchParams, endpoint: 'stats' | 'prometheus', res: http.ServerResponse): Promise<boolean> {
+  if (!v.statsParts || !v.statsOptions || !renderThread.available) return false;
+  const parts = await v.statsParts();
+  if (statCount(parts) < STATS_THREAD_MIN) return false;
+  const r = await renderThread.render(parts, q.toString(), endpoint, v.statsOptions);
+  if ('error' in r) {
+    send(res, 400, `${r.error}\n`);
+    return true;
+  }
+  send(res, 200, r.body, r.contentType === 'prometheus' ? PROMETHEUS_CONTENT_TYPE : r.contentType === 'json' ? 'application/json' : 'text/plain; charset=UTF-8');
+  return true;
+}
+
 const ENDPOINTS: Record<string, Endpoint> = {
   '/ready': {
     help: 'print server state, return 200 if LIVE, otherwise return 503',
@@ -92,6 +116,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
     async handle(v, q, res) {
       const p = parseStatsParams(q);
       if (!p.ok) return send(res, 400, `${p.errors.map((e) => e.reason).join('\n')}\n`);
+      if (await renderOffLoop(v, q, 'stats', res)) return;
       const snap = await v.statsSnapshot();
       if (p.value.format === 'json') return send(res, 200, renderStatsJson(snap, p.value), 'application/json');
       if (p.value.format === 'prometheus') return send(res, 200, v.prometheus.render(snap, p.value), PROMETHEUS_CONTENT_TYPE);
@@ -104,6 +129,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
     async handle(v, q, res) {
       const p = parseStatsParams(q);
       if (!p.ok) return send(res, 400, `${p.errors.map((e) => e.reason).join('\n')}\n`);
+      if (await renderOffLoop(v, q, 'prometheus', res)) return;
       send(res, 200, v.prometheus.render(await v.statsSnapshot(), p.value), PROMETHEUS_CONTENT_TYPE);
     },
   },

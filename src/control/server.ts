@@ -201,6 +201,8 @@ export class Server {
         node: { id: this.bootstrap.config.node.id, cluster: this.bootstrap.config.node.cluster, metadata: this.bootstrap.config.node.metadata, user_agent_name: 'meshproxy', user_agent_build_version: { version: versionParts(VERSION) } },
       }),
       statsSnapshot: async () => mergeSnapshots([this.stats.snapshot(), ...(await this.workers!.statsSnapshots())]),
+      statsParts: async () => [this.stats.snapshot(), ...(await this.workers!.statsSnapshots())],
+      statsOptions: this.bootstrap.config.stats,
       listeners: () => this.bound.map((b) => ({ name: b.name, address: b.address })),
       clusters: () => {
         const snap = this.publisher?.current;
