@@ -34,6 +34,8 @@ export interface AdminView {
   state(): 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
   serverInfo(): Record<string, unknown>;
   statsSnapshot(): Promise<StatsSnapshot>;
+  /** envoy.admin.v3.Certificates JSON for /certs. */
+  certs?(): unknown;
   /** The unmerged per-process snapshots (control side first), for off-loop rendering. */
   statsParts?(): Promise<StatsSnapshot[]>;
   /** Tag extraction settings the off-loop renderer needs (the bootstrap's stats_config). */
@@ -239,6 +241,13 @@ const ENDPOINTS: Record<string, Endpoint> = {
     handle(v, _q, res) {
       send(res, 200, 'OK\n');
       setImmediate(() => v.quit());
+    },
+  },
+  '/certs': {
+    help: 'print certs on machine',
+    mutates: false,
+    handle(v, _q, res) {
+      send(res, 200, JSON.stringify(v.certs ? v.certs() : { certificates: [] }, null, 2), 'application/json');
     },
   },
   '/runtime': {

@@ -3,6 +3,7 @@
 // store -> snapshots -> SnapshotPublisher -> workers), keeps server.* stats and the server
 // state (INITIALIZING until initial CDS/LDS and their warming completed, then LIVE), and runs
 // drain and shutdown.
+import { certificatesJson } from '../admin/certs-view';
 import { clusterSecretRefs, defaultSecretRefs, listenerSecretRefs } from '../store/dependencies';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -203,6 +204,7 @@ export class Server {
       statsSnapshot: async () => mergeSnapshots([this.stats.snapshot(), ...(await this.workers!.statsSnapshots())]),
       statsParts: async () => [this.stats.snapshot(), ...(await this.workers!.statsSnapshots())],
       statsOptions: this.bootstrap.config.stats,
+      certs: () => certificatesJson(this.publisher?.current),
       listeners: () => this.bound.map((b) => ({ name: b.name, address: b.address })),
       clusters: () => {
         const snap = this.publisher?.current;

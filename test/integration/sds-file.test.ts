@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { createMeshCa, type CertFiles } from '../support/certs';
+import { findUnknownFields } from '../../src/config/bootstrap/proto-json';
+import { lookupType } from '../../src/gen/proto-root';
 import { startProxy } from '../support/proxy-process';
 
 const T = 'type.googleapis.com/';
@@ -102,6 +104,14 @@ it('serves mTLS with certificates from a secrets file and follows a renamed-in r
     expect(serial).toBe(server2.serial);
     expect(await first!.ask('still')).toBe('app:still');
     first!.sock.destroy();
+    // /certs shows the rotated certificate and the CA, in envoy.admin.v3.Certificates shape.
+    const certsBody = JSON.parse((await proxy.get('/certs')).body) as Record<string, unknown>;
+    expect(findUnknownFields(lookupType('envoy.admin.v3.Certificates'), certsBody)).toEqual([]);
+    const certs = certsBody as { certificates: { ca_cert: { serial_number: string }[]; cert_chain: { serial_number: string; path: string; subject_alt_names: { uri?: string }[]; days_until_expiration: string }[] }[] };
+    expect(certs.certificates).toHaveLength(1);
+    expect(certs.certificates[0]!.cert_chain[0]).toMatchObject({ serial_number: server2.serial.toLowerCase(), path: '<sds:default>', subject_alt_names: [{ uri: 'spiffe://cluster.local/ns/default/sa/server' }] });
+    expect(Number(certs.certificates[0]!.cert_chain[0]!.days_until_expiration)).toBeGreaterThanOrEqual(0);
+    expect(certs.certificates[0]!.ca_cert[0]!.serial_number).toBe(ca.serial.toLowerCase());
     const hist = JSON.parse((await proxy.get('/config_history?type=sds')).body) as { updates: { result: string; version: string }[] };
     expect(hist.updates.map((u) => u.version)).toEqual(expect.arrayContaining([server1.serial, server2.serial]));
   } finally {
