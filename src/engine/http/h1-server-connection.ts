@@ -16,6 +16,8 @@ import type { HcmRuntime } from './hcm-runtime';
 import { DETAILS, FLAG } from './local-reply';
 
 const EMPTY = Buffer.alloc(0);
+/** Bodies up to this size are copied behind the response head and written with it. */
+const COALESCE_MAX = 16 * 1024;
 const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 const FRAME_FIXED = 0;
@@ -124,6 +126,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
 
   private close(): void {
     if (this.closed) return;
+    this.flushHead();
     this.closed = true;
     const socket = this.conn.socket;
     socket.end();
@@ -283,22 +286,25 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
       this.conn.socket.destroy();
       return;
     }
-    const socket = this.conn.socket;
-    if (!endStream && framing !== FRAME_NONE && !this.corked) {
-      // Head and the first body bytes usually come from the same upstream read: cork so they
-      // leave in one writev (one syscall per response, as nginx does).
-      this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork);
+    if (!endStream && framing !== FRAME_NONE) {
+      // Head and the first body bytes usually come from the same upstream read: hold the head
+      // until writeData (or the next tick) so both leave in ONE write (one syscall and no
+      // cork/writev machinery per response, as the node:net probe and nginx do).
+      if (this.pendingHead === null) process.nextTick(this.flushHead);
+      this.pendingHead = head;
+      return;
     }
-    socket.write(head);
+    this.flushHead();
+    this.conn.socket.write(head);
   }
 
-  private corked = false;
-  private readonly uncork = (): void => {
-    if (this.corked) {
-      this.corked = false;
-      this.conn.socket.uncork();
+  /** Response head not yet written (see writeHeaders). */
+  private pendingHead: Buffer | null = null;
+  private readonly flushHead = (): void => {
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      if (!this.closed) this.conn.socket.write(head);
     }
   };
 
@@ -306,6 +312,31 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     if (this.closed) return true;
     const socket = this.conn.socket;
     if (this.timer !== null) this.timer.refresh();
+    const len = chunk.length;
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      if (this.framing === FRAME_FIXED && len <= COALESCE_MAX) {
+        // Small body (or none yet): one buffer, one write.
+        if (len === 0) socket.write(head);
+        else {
+          const out = Buffer.allocUnsafe(head.length + len);
+          head.copy(out, 0);
+          chunk.copy(out, head.length);
+          socket.write(out);
+        }
+        return !socket.writableNeedDrain;
+      }
+      socket.cork();
+      socket.write(head);
+      const ok = this.writeBody(socket, chunk, endStream);
+      socket.uncork();
+      return ok;
+    }
+    return this.writeBody(socket, chunk, endStream);
+  }
+
+  private writeBody(socket: DownstreamConnection['socket'], chunk: Buffer, endStream: boolean): boolean {
     const len = chunk.length;
     switch (this.framing) {
       case FRAME_CHUNKED:
@@ -327,12 +358,12 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
       default:
         if (len > 0) socket.write(chunk);
     }
-    if (this.corked) this.uncork();
     return !socket.writableNeedDrain;
   }
 
   writeTrailers(_stream: ActiveStream, trailers: HeaderMap): void {
     if (this.closed) return;
+    this.flushHead();
     if (this.framing === FRAME_CHUNKED) {
       try {
         this.conn.socket.write(encodeLastChunk(trailers.list));
