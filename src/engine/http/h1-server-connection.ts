@@ -4,7 +4,7 @@
 // chunked, close-delimited for HTTP/1.0, raw after an upgrade), keep-alive, 100-continue
 // answered locally, upgrades per upgrade_configs, codec errors answered with Envoy's status and
 // details then close, connection and stream idle timeouts, and read/write backpressure.
-import { timer } from './timer';
+import { CoarseTimer, type CoarseTimerTarget } from './timer';
 import type { DownstreamConnection } from '../api/network-filter';
 import { ActiveStream, type DownstreamCodec } from './active-stream';
 import type { H1CodecError } from './h1/h1-codec-error';
@@ -20,12 +20,16 @@ const EMPTY = Buffer.alloc(0);
 const COALESCE_MAX = 16 * 1024;
 const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
+const T_IDLE = 0;
+const T_HEADERS = 1;
+const T_REQUEST = 2;
+
 const FRAME_FIXED = 0;
 const FRAME_CHUNKED = 1;
 const FRAME_NONE = 2;
 const FRAME_RAW = 3;
 
-export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
+export class H1ServerConnection implements H1ParserHandler, DownstreamCodec, CoarseTimerTarget {
   readonly protocol = 'HTTP/1.1';
   private readonly parser: H1Parser;
   private stream: ActiveStream | null = null;
@@ -34,7 +38,8 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   private closeAfter = false;
   private closed = false;
   private requests = 0;
-  private timer: NodeJS.Timeout | null = null;
+  /** Connection idle timeout, or stream idle timeout while a stream is active (kind T_IDLE). */
+  private readonly timer = new CoarseTimer(this, T_IDLE);
   private readonly streamIdleMs: number;
   private readonly idleMs: number;
 
@@ -61,7 +66,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     socket.on('close', this.onClose);
     socket.on('error', this.onSocketError);
     socket.on('drain', this.onDrain);
-    if (this.idleMs > 0) this.timer = timer(this.onTimer, this.idleMs);
+    if (this.idleMs > 0) this.timer.arm(this.idleMs);
   }
 
   /** Bytes already read from the socket (e.g. by protocol detection) are fed first. */
@@ -71,7 +76,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.timer !== null) this.timer.refresh();
+    if (this.timer.at !== 0) this.timer.arm(this.stream !== null ? this.streamIdleMs : this.idleMs);
     this.parser.feed(chunk);
   };
 
@@ -93,9 +98,9 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   private readonly onClose = (): void => {
     this.closed = true;
     this.parser.destroy();
-    if (this.timer !== null) clearTimeout(this.timer);
-    if (this.headersTimer !== null) clearTimeout(this.headersTimer);
-    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
+    this.timer.disarm();
+    this.headersTimer.disarm();
+    this.requestTimer.disarm();
     const st = this.hcm.stats;
     st.downstreamCxActive.dec();
     st.downstreamCxHttp1Active.dec();
@@ -108,8 +113,13 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     this.stream = null;
   };
 
-  private readonly onTimer = (): void => {
-    this.timer = null;
+  onCoarseTimer(kind: number): void {
+    if (kind === T_HEADERS) this.onHeadersTimeout();
+    else if (kind === T_REQUEST) this.onRequestTimeout();
+    else this.onTimer();
+  }
+
+  private onTimer(): void {
     if (this.closed) return;
     const s = this.stream;
     if (s === null) {
@@ -122,7 +132,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
     s.closeConnection = true;
     s.sendLocalReply(s.requestComplete ? 504 : 408, 'stream timeout', DETAILS.STREAM_IDLE_TIMEOUT, FLAG.STREAM_IDLE_TIMEOUT);
     if (!s.done) s.resetStream('local_reset');
-  };
+  }
 
   private close(): void {
     if (this.closed) return;
@@ -136,49 +146,41 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   // ---- H1ParserHandler -------------------------------------------------------------------
 
   /** request_headers_timeout: armed at the first byte of a request, disarmed at its last header. */
-  private headersTimer: NodeJS.Timeout | null = null;
+  private readonly headersTimer = new CoarseTimer(this, T_HEADERS);
   /** request_timeout: armed when headers arrive, disarmed when the request is complete. */
-  private requestTimer: NodeJS.Timeout | null = null;
+  private readonly requestTimer = new CoarseTimer(this, T_REQUEST);
 
   onMessageBegin(): void {
     const ms = this.hcm.config.requestHeadersTimeoutMs;
-    if (ms > 0) this.headersTimer = timer(this.onHeadersTimeout, ms);
+    if (ms > 0) this.headersTimer.arm(ms);
   }
 
-  private readonly onHeadersTimeout = (): void => {
-    this.headersTimer = null;
+  private onHeadersTimeout(): void {
     if (this.closed || this.stream !== null) return;
     // Envoy closes the connection without a response when the headers do not arrive in time.
     this.hcm.stats.downstreamRqTimeout.inc();
     this.conn.socket.destroy();
-  };
+  }
 
-  private readonly onRequestTimeout = (): void => {
-    this.requestTimer = null;
+  private onRequestTimeout(): void {
     const s = this.stream;
     if (s === null || s.requestComplete || s.done) return;
     this.hcm.stats.downstreamRqTimeout.inc();
     s.closeConnection = true;
     s.sendLocalReply(408, 'request timeout', DETAILS.REQUEST_OVERALL_TIMEOUT);
     if (!s.done) s.resetStream('local_reset');
-  };
+  }
 
   onHeaders(head: H1MessageHead): void {
     const hcm = this.hcm;
-    if (this.headersTimer !== null) {
-      clearTimeout(this.headersTimer);
-      this.headersTimer = null;
-    }
+    if (this.headersTimer.at !== 0) this.headersTimer.disarm();
     const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers));
-    if (hcm.config.requestTimeoutMs > 0 && !head.upgrade) this.requestTimer = timer(this.onRequestTimeout, hcm.config.requestTimeoutMs);
+    if (hcm.config.requestTimeoutMs > 0 && !head.upgrade) this.requestTimer.arm(hcm.config.requestTimeoutMs);
     this.stream = s;
     this.requests++;
     hcm.stats.downstreamRqHttp1Total.inc();
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.streamIdleMs > 0) this.timer = timer(this.onTimer, this.streamIdleMs);
+    if (this.streamIdleMs > 0) this.timer.arm(this.streamIdleMs);
+    else if (this.timer.at !== 0) this.timer.disarm();
     this.requestKeepAlive = head.keepAlive;
     s.minorVersion = head.minorVersion;
     s.method = head.method;
@@ -311,7 +313,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   writeData(_stream: ActiveStream, chunk: Buffer, endStream: boolean): boolean {
     if (this.closed) return true;
     const socket = this.conn.socket;
-    if (this.timer !== null) this.timer.refresh();
+    if (this.timer.at !== 0) this.timer.arm(this.streamIdleMs);
     const len = chunk.length;
     const head = this.pendingHead;
     if (head !== null) {
@@ -389,13 +391,10 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec {
   streamDone(stream: ActiveStream): void {
     if (this.stream !== stream) return;
     this.stream = null;
-    if (this.requestTimer !== null) {
-      clearTimeout(this.requestTimer);
-      this.requestTimer = null;
-    }
+    if (this.requestTimer.at !== 0) this.requestTimer.disarm();
     if (this.closed) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = this.idleMs > 0 ? timer(this.onTimer, this.idleMs) : null;
+    if (this.idleMs > 0) this.timer.arm(this.idleMs);
+    else if (this.timer.at !== 0) this.timer.disarm();
     if (this.closeAfter || stream.closeConnection) {
       this.close();
       return;

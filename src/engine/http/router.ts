@@ -5,7 +5,7 @@
 // backpressure both ways, the route timeout (default 15 s) and per-try timeout, retries per
 // retry_policy with jittered exponential back-off and previous_hosts, request mirroring (fire
 // and forget), and the local replies Envoy sends when all of that fails (503 UH/UF/UC, 504 UT).
-import { timer } from './timer';
+import { CoarseTimer, timer, type CoarseTimerTarget } from './timer';
 import type { RouteRouterConfig } from '../../extensions/filters/http/router/config';
 import type { Host } from '../upstream/cluster-runtime';
 import type { ClusterRuntime, PickContext } from '../upstream/cluster-runtime';
@@ -102,6 +102,8 @@ function retryFor(route: CompiledRoute): CompiledRetry {
 
 const HOP_BY_HOP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'expect', 'upgrade'];
 const EMPTY = Buffer.alloc(0);
+const T_GLOBAL = 0;
+const T_PER_TRY = 1;
 /** Envoy's per_request_buffer_limit default for retry buffering: the connection buffer limit. */
 const DEFAULT_RETRY_BUFFER_BYTES = 1024 * 1024;
 
@@ -137,7 +139,7 @@ function originalDstHost(s: ActiveStream, cluster: ClusterRuntime): Host | undef
 /** Reused pick context for subset clusters (the LBs keep no reference to it). */
 const SUBSET_PICK: PickContext = { hasHash: false, hashHi: 0, hashLo: 0, attempt: 0, metadataMatch: null };
 
-export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkListener {
+export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkListener, CoarseTimerTarget {
   private s!: ActiveStream;
   private match!: RouteMatch;
   private cluster!: ClusterRuntime;
@@ -159,8 +161,9 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private upstreamPath = '';
   private upstreamAuthority = '';
   private tunnel = false;
-  private globalTimer: NodeJS.Timeout | null = null;
-  private perTryTimer: NodeJS.Timeout | null = null;
+  /** Route timeout and per-try timeout on the shared coarse tick (made on first use). */
+  private globalTimer: CoarseTimer | null = null;
+  private perTryTimer: CoarseTimer | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private attemptStartMs = 0;
   private responseHeadersSent = false;
@@ -296,8 +299,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   private onRequestComplete(): void {
-    if (this.timeoutMs > 0 && this.globalTimer === null && !this.tunnel) this.globalTimer = timer(this.onGlobalTimeout, this.timeoutMs);
-    if (this.up !== null && this.retry.perTryTimeoutMs > 0 && this.perTryTimer === null) this.perTryTimer = timer(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
+    if (this.timeoutMs > 0 && (this.globalTimer === null || !this.globalTimer.armed) && !this.tunnel) (this.globalTimer ??= new CoarseTimer(this, T_GLOBAL)).arm(this.timeoutMs);
+    if (this.up !== null && this.retry.perTryTimeoutMs > 0 && (this.perTryTimer === null || !this.perTryTimer.armed)) this.armPerTry();
     if (this.mirrorBody !== null && this.s !== undefined) {
       const body = this.mirrorBody;
       this.mirrorBody = null;
@@ -383,7 +386,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     if (trailers !== null) up.sendTrailers(trailers);
     else if (complete && body.length === 0 && this.tunnel) up.sendData(EMPTY, true);
     if (!this.bufferForRetry) this.body = [];
-    if (complete && this.retry.perTryTimeoutMs > 0) this.perTryTimer = timer(this.onPerTryTimeout, this.retry.perTryTimeoutMs);
+    if (complete && this.retry.perTryTimeoutMs > 0) this.armPerTry();
     if (this.downPaused) {
       this.downPaused = false;
       s.codec.resumeReading(s);
@@ -541,8 +544,16 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     this.cluster.requestFinished(h);
   }
 
-  private readonly onGlobalTimeout = (): void => {
-    this.globalTimer = null;
+  private armPerTry(): void {
+    (this.perTryTimer ??= new CoarseTimer(this, T_PER_TRY)).arm(this.retry.perTryTimeoutMs);
+  }
+
+  onCoarseTimer(kind: number): void {
+    if (kind === T_GLOBAL) this.onGlobalTimeout();
+    else this.onPerTryTimeout();
+  }
+
+  private onGlobalTimeout(): void {
     if (this.destroyed) return;
     this.endAttempt('local_timeout');
     this.http.stats.upstreamRqTimeout.inc();
@@ -554,10 +565,9 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       return;
     }
     this.finishWithReply(504, 'upstream request timeout', DETAILS.UPSTREAM_TIMEOUT, FLAG.UPSTREAM_REQUEST_TIMEOUT);
-  };
+  }
 
-  private readonly onPerTryTimeout = (): void => {
-    this.perTryTimer = null;
+  private onPerTryTimeout(): void {
     if (this.destroyed || this.responseHeadersSent) return;
     this.endAttempt('local_timeout');
     this.http.stats.upstreamRqPerTryTimeout.inc();
@@ -567,7 +577,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       return;
     }
     this.finishWithReply(504, 'upstream request timeout', DETAILS.UPSTREAM_PER_TRY_TIMEOUT, FLAG.UPSTREAM_REQUEST_TIMEOUT);
-  };
+  }
 
   private abortUpstream(): void {
     const up = this.up;
@@ -585,18 +595,12 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   private clearPerTry(): void {
-    if (this.perTryTimer !== null) {
-      clearTimeout(this.perTryTimer);
-      this.perTryTimer = null;
-    }
+    if (this.perTryTimer !== null && this.perTryTimer.armed) this.perTryTimer.disarm();
   }
 
   private clearTimers(): void {
     this.clearPerTry();
-    if (this.globalTimer !== null) {
-      clearTimeout(this.globalTimer);
-      this.globalTimer = null;
-    }
+    if (this.globalTimer !== null && this.globalTimer.armed) this.globalTimer.disarm();
     if (this.backoffTimer !== null) {
       clearTimeout(this.backoffTimer);
       this.backoffTimer = null;
