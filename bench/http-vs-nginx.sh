@@ -14,6 +14,8 @@ CONNS=50
 
 ORIGIN=$(free_port); MP=$(free_port); NG=$(free_port); NG2=$(free_port); ADMIN=$(free_port)
 mkdir -p "$work/www"
+# mktemp -d is 0700 and nginx's workers are not root: without this every response is a 403 page.
+chmod 755 "$work" "$work/www"
 head -c 128 /dev/zero | tr '\0' 'a' > "$work/www/small"
 head -c 16384 /dev/zero | tr '\0' 'b' > "$work/www/large"
 
