@@ -28,7 +28,8 @@ export class ClusterHttp {
 
   h1Pool(host: Host): H1ConnPool {
     let p = this.h1.get(host.key);
-    if (p === undefined) {
+    // A drained pool (its host left) is not reused, even if the address comes back.
+    if (p === undefined || p.draining) {
       p = new H1ConnPool(this.cluster, host, this.stats);
       this.h1.set(host.key, p);
     }
@@ -37,7 +38,7 @@ export class ClusterHttp {
 
   h2Pool(host: Host): H2ConnPool {
     let p = this.h2.get(host.key);
-    if (p === undefined) {
+    if (p === undefined || p.draining) {
       p = new H2ConnPool(this.cluster, host, this.stats);
       this.h2.set(host.key, p);
     }

@@ -153,6 +153,11 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
       this.destroy();
       return;
     }
+    if (pool.draining) {
+      // The host left the cluster: finish, do not reuse (see H1ConnPool.drain).
+      this.destroy();
+      return;
+    }
     if (this.socket.isPaused()) this.socket.resume();
     pool.idle.push(this);
   }
@@ -246,12 +251,30 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
 export class H1ConnPool {
   readonly idle: H1UpstreamConnection[] = [];
   private readonly all = new Set<H1UpstreamConnection>();
+  /** Set when the host left the cluster: no reuse; connections close as their requests end. */
+  draining = false;
 
   constructor(
     readonly cluster: ClusterRuntime,
     readonly host: Host,
     readonly stats: UpstreamHttpStats,
-  ) {}
+  ) {
+    host.subscribe(this.onHostEvent);
+  }
+
+  /**
+   * Beyond Envoy (which keeps pooled connections to removed hosts until they idle out): when EDS
+   * or DNS removes the host, idle connections close at once and busy ones after their request.
+   */
+  private readonly onHostEvent = (_h: Host, event: 'removed' | 'unhealthy'): void => {
+    if (event === 'removed') this.drain();
+  };
+
+  drain(): void {
+    this.draining = true;
+    for (const c of this.idle.slice()) c.destroy();
+    this.idle.length = 0;
+  }
 
   /** Gets a connection for `attempt`: an idle one synchronously, or a new one later. */
   acquire(attempt: UpstreamAttempt): void {

@@ -142,11 +142,23 @@ export class H2ConnPool {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly connecting = new Map<string, UpstreamAttempt[]>();
 
+  /** Set when the host left the cluster: sessions close gracefully (in-flight streams finish). */
+  draining = false;
+
   constructor(
     readonly cluster: ClusterRuntime,
     readonly host: Host,
     readonly stats: UpstreamHttpStats,
-  ) {}
+  ) {
+    host.subscribe(this.onHostEvent);
+  }
+
+  private readonly onHostEvent = (_h: Host, event: 'removed' | 'unhealthy'): void => {
+    if (event !== 'removed') return;
+    this.draining = true;
+    for (const session of this.sessions.values()) if (!session.closed) session.close();
+    this.sessions.clear();
+  };
 
   acquire(attempt: UpstreamAttempt): void {
     const alpn = upstreamAlpnOf(attempt);
