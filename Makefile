@@ -42,7 +42,7 @@ system-deps:
 
 test: build typecheck
 	@$(MAKE) --no-print-directory system-deps
-	npx jest --ci
+	@rc=0; npx jest --ci --json --outputFile=build/jest-results.json || rc=$$?; node scripts/test-summary.mjs build/jest-results.json; exit $$rc
 
 test-unit: build
 	npx jest --ci src
