@@ -21,3 +21,32 @@ nginx_stream_module() {
     [ -f "$m" ] && { echo "load_module $m;"; return; }
   done
 }
+
+# Starts nginx (one worker) with a stream proxy from 127.0.0.1:$1 to 127.0.0.1:$2 in $work.
+start_nginx_stream() {
+  cat > "$work/nginx.conf" <<NGX
+$(nginx_stream_module)
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+stream {
+  server { listen 127.0.0.1:$1; proxy_pass 127.0.0.1:$2; }
+}
+NGX
+  nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+  sleep 1.5
+}
+
+# One iperf3 run against 127.0.0.1:$1 (a fresh iperf3 server on $IPERF each time, bounded by
+# $SECS); prints the receiver's Gbit/s (0 on failure). Extra iperf3 arguments follow.
+iperf_run() {
+  local port=$1; shift
+  iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 &
+  local sp=$!
+  sleep 0.3
+  timeout $((SECS + 20)) iperf3 -c 127.0.0.1 -p "$port" -t "$SECS" "$@" -J 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log((j.end.sum_received.bits_per_second/1e9).toFixed(2))}catch{console.log("0")}})'
+  wait "$sp" 2>/dev/null || true
+}

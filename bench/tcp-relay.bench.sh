@@ -21,31 +21,9 @@ start_relay() { # $1 mode, $2 port
 start_relay js "$JS"
 start_relay splice "$SP"
 
-mods=$(nginx_stream_module)
-cat > "$work/nginx.conf" <<NGX
-$mods
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-stream {
-  server { listen 127.0.0.1:$NG; proxy_pass 127.0.0.1:$IPERF; }
-}
-NGX
-nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
-sleep 1
+start_nginx_stream "$NG" "$IPERF"
 
-run() { # $1 = port; prints Gbit/s at the receiver
-  iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 &
-  local sp=$!
-  sleep 0.3
-  # shellcheck disable=SC2086
-  timeout $((SECS + 20)) iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" $EXTRA -J 2>/dev/null |
-    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log((j.end.sum_received.bits_per_second/1e9).toFixed(2))}catch{console.log("0")}})'
-  kill "$sp" 2>/dev/null || true
-  wait "$sp" 2>/dev/null || true
-}
+run() { iperf_run "$1" $EXTRA; }
 
 ng_all=(); js_all=(); sp_all=()
 for _ in $(seq "$ROUNDS"); do

@@ -32,28 +32,9 @@ node bin/meshproxy -c "$work/bootstrap.yaml" --concurrency 1 -l error & pids+=($
 sed -e "s/port_value: $MP}/port_value: $MPJS}/" -e "s/port_value: $ADMIN}/port_value: $ADMINJS}/" "$work/bootstrap.yaml" > "$work/bootstrap-js.yaml"
 MESHPROXY_DISABLE_SPLICE=1 node bin/meshproxy -c "$work/bootstrap-js.yaml" --concurrency 1 -l error & pids+=($!)
 
-mods=$(nginx_stream_module)
-cat > "$work/nginx.conf" <<NGX
-$mods
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-stream {
-  server { listen 127.0.0.1:$NG; proxy_pass 127.0.0.1:$IPERF; }
-}
-NGX
-nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
-sleep 1.5
+start_nginx_stream "$NG" "$IPERF"
 
-run() { # $1 = port; prints Gbit/s of the receiver
-  iperf3 -s -p "$IPERF" -1 >/dev/null 2>&1 &
-  local sp=$!
-  sleep 0.3
-  iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log((j.end.sum_received.bits_per_second/1e9).toFixed(2))})'
-  wait "$sp" 2>/dev/null || true
-}
+run() { iperf_run "$1"; }
 
 mp_all=(); ng_all=(); js_all=()
 for r in $(seq "$ROUNDS"); do

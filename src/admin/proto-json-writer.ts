@@ -9,6 +9,7 @@
 // shows it. With `redact`, fields Envoy marks `(udpa.annotations.sensitive)` are redacted the way
 // Envoy's MessageUtil::redact does before printing (strings/bytes -> "[redacted]", other scalars
 // cleared, recursively below a sensitive field, through Any).
+import { SPECIAL_JSON_TYPES } from '../gen/well-known-types';
 import protobuf from 'protobufjs';
 import { typeForUrl } from '../gen/proto-root';
 import type { Msg } from '../config/translate/proto-util';
@@ -27,20 +28,8 @@ const REDACTED_BYTES = new TextEncoder().encode(REDACTED);
 const INT64_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const NUMERIC_TYPES = new Set(['double', 'float', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', ...INT64_TYPES]);
 
-const WRAPPERS = new Set([
-  'google.protobuf.DoubleValue',
-  'google.protobuf.FloatValue',
-  'google.protobuf.Int64Value',
-  'google.protobuf.UInt64Value',
-  'google.protobuf.Int32Value',
-  'google.protobuf.UInt32Value',
-  'google.protobuf.BoolValue',
-  'google.protobuf.StringValue',
-  'google.protobuf.BytesValue',
-]);
-
 /** Well-known types whose JSON is not an object of their fields (Any is handled apart). */
-const SPECIAL = new Set([...WRAPPERS, 'google.protobuf.Duration', 'google.protobuf.Timestamp', 'google.protobuf.FieldMask', 'google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue']);
+const SPECIAL = SPECIAL_JSON_TYPES;
 
 function fullName(t: protobuf.ReflectionObject): string {
   return t.fullName.startsWith('.') ? t.fullName.slice(1) : t.fullName;

@@ -1,31 +1,15 @@
 // Reading proto3 JSON (bootstrap files, --config-yaml) into protobufjs messages, with our own
 // pre-pass that reports unknown fields by field path (protobufjs only names the type), and a
 // proto-level merge with MergeFrom semantics for --config-yaml over the file.
+import { SPECIAL_JSON_TYPES } from '../../gen/well-known-types';
 import protobuf from 'protobufjs';
 import protojson from 'protobufjs/ext/protojson.js';
 import type { ConfigError } from '../../common/result';
 import { typeForUrl } from '../../gen/proto-root';
 import type { Msg } from '../translate/proto-util';
 
-// Well-known types with a special JSON form: their JSON is not an object of fields.
-const SPECIAL_JSON = new Set([
-  'google.protobuf.Duration',
-  'google.protobuf.Timestamp',
-  'google.protobuf.FieldMask',
-  'google.protobuf.Struct',
-  'google.protobuf.Value',
-  'google.protobuf.ListValue',
-  'google.protobuf.Empty',
-  'google.protobuf.DoubleValue',
-  'google.protobuf.FloatValue',
-  'google.protobuf.Int64Value',
-  'google.protobuf.UInt64Value',
-  'google.protobuf.Int32Value',
-  'google.protobuf.UInt32Value',
-  'google.protobuf.BoolValue',
-  'google.protobuf.StringValue',
-  'google.protobuf.BytesValue',
-]);
+// Well-known types with a special JSON form (Empty's JSON, {}, has no fields to check either).
+const SPECIAL_JSON: ReadonlySet<string> = new Set([...SPECIAL_JSON_TYPES, 'google.protobuf.Empty']);
 
 function fullName(t: protobuf.Type): string {
   return t.fullName.replace(/^\./, '');
