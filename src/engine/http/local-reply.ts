@@ -13,6 +13,8 @@ export const FLAG = {
   UPSTREAM_RETRY_LIMIT_EXCEEDED: 'URX',
   UPSTREAM_PROTOCOL_ERROR: 'UPE',
   UPSTREAM_OVERFLOW: 'UO',
+  /** EDS drop_overloads dropped the request (Envoy's DropOverLoad). */
+  DROP_OVERLOAD: 'DO',
   NO_CLUSTER_FOUND: 'NC',
   DOWNSTREAM_CONNECTION_TERMINATION: 'DC',
   DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
@@ -71,6 +73,7 @@ export const DETAILS = {
   ROUTE_NOT_FOUND: 'route_not_found',
   CLUSTER_NOT_FOUND: 'cluster_not_found',
   NO_HEALTHY_UPSTREAM: 'no_healthy_upstream',
+  DROP_OVERLOAD: 'drop_overload',
   UPSTREAM_TIMEOUT: 'upstream_response_timeout',
   UPSTREAM_PER_TRY_TIMEOUT: 'upstream_per_try_timeout',
   DIRECT_RESPONSE: 'direct_response',

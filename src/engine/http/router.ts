@@ -341,6 +341,11 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       this.finishWithReply(503, 'no healthy upstream', DETAILS.NO_HEALTHY_UPSTREAM, FLAG.NO_HEALTHY_UPSTREAM);
       return;
     }
+    // EDS drop_overloads: a share of requests is refused before any host is picked (503 DO).
+    if (!this.slotHeld && this.retriesDone === 0 && this.cluster.dropOverload()) {
+      this.finishWithReply(503, 'drop_overload', DETAILS.DROP_OVERLOAD, FLAG.DROP_OVERLOAD);
+      return;
+    }
     // Circuit breaker: the request takes a max_requests slot for its whole life (released in
     // onDestroy); overflow answers 503 UO like Envoy.
     if (!this.slotHeld) {

@@ -144,6 +144,12 @@ class TcpProxySession {
       down.destroy();
       return;
     }
+    if (this.cluster.dropOverload()) {
+      // EDS drop_overloads: the connection is closed before a host is picked (flag DO).
+      this.responseFlags = 'DO';
+      down.destroy();
+      return;
+    }
     this.connectNext();
   }
 

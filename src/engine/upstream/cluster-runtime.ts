@@ -67,6 +67,7 @@ export interface ClusterStats {
   readonly upstreamCxConnectFail: Counter;
   readonly upstreamCxConnectTimeout: Counter;
   readonly upstreamCxNoneHealthy: Counter;
+  readonly upstreamRqDropOverload: Counter;
   readonly upstreamCxRxBytesTotal: Counter;
   readonly upstreamCxTxBytesTotal: Counter;
   readonly upstreamCxDestroy: Counter;
@@ -90,6 +91,7 @@ function clusterStats(scope: StatsScope): ClusterStats {
     upstreamCxConnectFail: scope.counter('upstream_cx_connect_fail'),
     upstreamCxConnectTimeout: scope.counter('upstream_cx_connect_timeout'),
     upstreamCxNoneHealthy: scope.counter('upstream_cx_none_healthy'),
+    upstreamRqDropOverload: scope.counter('upstream_rq_drop_overload'),
     upstreamCxRxBytesTotal: scope.counter('upstream_cx_rx_bytes_total'),
     upstreamCxTxBytesTotal: scope.counter('upstream_cx_tx_bytes_total'),
     upstreamCxDestroy: scope.counter('upstream_cx_destroy'),
@@ -217,6 +219,19 @@ export class ClusterRuntime {
     this.aggregate = undefined;
   }
 
+  /** Parts per million of requests/connections to drop (ClusterLoadAssignment policy.drop_overloads). */
+  private dropOverloadPpm = 0;
+
+  /**
+   * Envoy's drop_overloads: true when this request or connection must be dropped before a host is
+   * chosen (the router answers 503 with flag DO, tcp_proxy closes); counts upstream_rq_drop_overload.
+   */
+  dropOverload(): boolean {
+    if (this.dropOverloadPpm === 0 || Math.random() * 1_000_000 >= this.dropOverloadPpm) return false;
+    this.stats.upstreamRqDropOverload.inc();
+    return true;
+  }
+
   setEndpoints(set: EndpointSetConfig): void {
     this.stats.updateAttempt.inc();
     this.setHosts(specsFrom(set), set);
@@ -235,6 +250,9 @@ export class ClusterRuntime {
     if (set) {
       this.overprovisioningFactor = set.overprovisioningFactor;
       this.weightedPriorityHealth = !!set.weightedPriorityHealth;
+      let ppm = 0;
+      for (const d of set.dropOverloads) ppm += d.ppm;
+      this.dropOverloadPpm = Math.min(1_000_000, ppm);
     }
     const hc = this.healthCheckers.length > 0;
     const next = new Map<string, Host>();
