@@ -69,12 +69,12 @@ const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
 };
 
 describe('load balancers wired from ClusterConfig', () => {
-  it('ROUND_ROBIN honours endpoint weights exactly over a full cycle', () => {
+  it('ROUND_ROBIN honours endpoint weights over full cycles (within one pick: the EDF schedule starts at a random point)', () => {
     const rt = runtime(cfg(staticCluster('rr', [{ lb_endpoints: [ep('127.0.0.1', 1, { load_balancing_weight: 1 }), ep('127.0.0.2', 1, { load_balancing_weight: 2 }), ep('127.0.0.3', 1, { load_balancing_weight: 3 })] }])));
     const m = counts(rt, 6000);
-    expect(m.get('127.0.0.1:1')).toBe(1000);
-    expect(m.get('127.0.0.2:1')).toBe(2000);
-    expect(m.get('127.0.0.3:1')).toBe(3000);
+    for (const [host, want] of [['127.0.0.1:1', 1000], ['127.0.0.2:1', 2000], ['127.0.0.3:1', 3000]] as const) {
+      expect(Math.abs((m.get(host) ?? 0) - want)).toBeLessThanOrEqual(1);
+    }
   });
 
   it('typed load_balancing_policy (LeastRequest) picks the idle host', () => {
