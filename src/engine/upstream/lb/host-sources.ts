@@ -14,7 +14,7 @@
 // Built at refresh; select() allocates nothing.
 
 import { EdfScheduler, type EdfWeightFn } from './edf-scheduler';
-import type { LbHost, LbStats, RandomGenerator } from './lb-types';
+import { DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT, type LbHost, type LbOptions, type LbStats, type RandomGenerator } from './lb-types';
 import { choosePriority, computePriorityLoad, type PriorityLoad } from './priority-load';
 import type { HostSet, PrioritySet } from './priority-set';
 
@@ -49,6 +49,18 @@ export interface HostSourcesOptions {
 }
 
 export class HostSources {
+  /** Host sources for a cluster's LbOptions, with Envoy's defaults (panic threshold 50%, no locality weighting). */
+  static fromLbOptions(options: LbOptions, random: RandomGenerator, weightOf: EdfWeightFn<LbHost>, useEdf: boolean, stats: LbStats): HostSources {
+    return new HostSources({
+      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+      localityWeighted: options.localityWeightedLb ?? false,
+      random,
+      weightOf,
+      useEdf,
+      stats,
+    });
+  }
+
   private load: PriorityLoad | null = null;
   private perPriority: PerPriority[] = [];
   /** Envoy's EdfLoadBalancerBase seed_: one random per LB, reused across refreshes. */

@@ -9,7 +9,6 @@
 import { HostSources } from './host-sources';
 import {
   DEFAULT_ACTIVE_REQUEST_BIAS,
-  DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
   DEFAULT_LEAST_REQUEST_CHOICE_COUNT,
   newLbStats,
   type LbContext,
@@ -35,14 +34,7 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     // Envoy warns and falls back to 1.0 on a negative or NaN bias.
     this.bias = bias < 0 || Number.isNaN(bias) ? 1.0 : bias;
     this.fullScan = options.leastRequestSelection === 'FULL_SCAN';
-    this.sources = new HostSources({
-      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
-      localityWeighted: options.localityWeightedLb ?? false,
-      random,
-      weightOf: (h) => this.hostWeight(h), // one closure per LB, not per pick
-      useEdf: true,
-      stats: this.stats,
-    });
+    this.sources = HostSources.fromLbOptions(options, random, (h) => this.hostWeight(h), true, this.stats); // one closure per LB, not per pick
   }
 
   refresh(prioritySet: PrioritySet): void {

@@ -4,7 +4,6 @@
 
 import { HostSources } from './host-sources';
 import {
-  DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
   newLbStats,
   type LbContext,
   type LbHost,
@@ -25,14 +24,7 @@ export class RandomLoadBalancer implements LoadBalancer {
   private readonly sources: HostSources;
 
   constructor(options: LbOptions, private readonly random: RandomGenerator) {
-    this.sources = new HostSources({
-      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
-      localityWeighted: options.localityWeightedLb ?? false,
-      random,
-      weightOf: unitWeight,
-      useEdf: false,
-      stats: this.stats,
-    });
+    this.sources = HostSources.fromLbOptions(options, random, unitWeight, false, this.stats);
   }
 
   refresh(prioritySet: PrioritySet): void {

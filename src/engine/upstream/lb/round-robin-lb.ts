@@ -6,7 +6,6 @@
 
 import { HostSources } from './host-sources';
 import {
-  DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
   newLbStats,
   type LbContext,
   type LbHost,
@@ -27,14 +26,7 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
   private readonly sources: HostSources;
 
   constructor(options: LbOptions, private readonly random: RandomGenerator) {
-    this.sources = new HostSources({
-      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
-      localityWeighted: options.localityWeightedLb ?? false,
-      random,
-      weightOf: hostWeight,
-      useEdf: true,
-      stats: this.stats,
-    });
+    this.sources = HostSources.fromLbOptions(options, random, hostWeight, true, this.stats);
   }
 
   refresh(prioritySet: PrioritySet): void {
