@@ -7,21 +7,13 @@ import { AdsClient } from '../../src/xds/ads-client';
 import type { AdsUpdate, AdsUpdateResult } from '../../src/xds/ads-types';
 import { typeForUrl } from '../../src/gen/proto-root';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../../src/xds/type-urls';
-import { FakeAdsServer, loadCorpusResponse, type CorpusResponse, type RecordedRequest } from '../support/fake-ads-server';
+import { FakeAdsServer, FRONTEND_NODE, loadFrontendCorpus, type CorpusResponse, type RecordedRequest } from '../support/fake-ads-server';
 
-const DIR = 'derived/xds-from-dumps/istio-1.26.2-sidecar-frontend';
-const FILES: Record<string, string> = {
-  [CLUSTER_TYPE_URL]: 'cds.json',
-  [ENDPOINT_TYPE_URL]: 'eds.reconstructed.json',
-  [LISTENER_TYPE_URL]: 'lds.json',
-  [ROUTE_TYPE_URL]: 'rds.json',
-  [SECRET_TYPE_URL]: 'sds.json',
-};
-const NODE = { id: 'sidecar~10.244.1.7~frontend-abc.demo~demo.svc.cluster.local', cluster: 'frontend.demo' };
+const NODE = FRONTEND_NODE;
 
-const corpus = new Map<string, CorpusResponse>();
+let corpus = new Map<string, CorpusResponse>();
 beforeAll(() => {
-  for (const [typeUrl, file] of Object.entries(FILES)) corpus.set(typeUrl, loadCorpusResponse(`${DIR}/${file}`));
+  corpus = loadFrontendCorpus();
 });
 const namesOf = (typeUrl: string) => corpus.get(typeUrl)!.resources.map((r) => r.name);
 

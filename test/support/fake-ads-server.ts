@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import protojson from 'protobufjs/ext/protojson.js';
 import { adsMessageTypes, adsServiceDefinition, type XdsService } from '../../src/xds/ads-grpc';
 import { typeForUrl } from '../../src/gen/proto-root';
-import { isWildcardType, nameFieldFor } from '../../src/xds/type-urls';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, isWildcardType, LISTENER_TYPE_URL, nameFieldFor, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../../src/xds/type-urls';
 
 /** One resource the server holds: the Any value bytes plus the Any type URL to send. */
 export interface FakeResource {
@@ -386,4 +386,22 @@ export function loadCorpusResponse(relPath: string): CorpusResponse {
     return { name, value };
   });
   return { typeUrl: msg.typeUrl, versionInfo: msg.versionInfo, resources };
+}
+
+/** The real Istio 1.26 frontend sidecar's resources (corpus), per type URL, as DiscoveryResponses. */
+export const FRONTEND_CORPUS_DIR = 'derived/xds-from-dumps/istio-1.26.2-sidecar-frontend';
+export const FRONTEND_CORPUS_FILES: Readonly<Record<string, string>> = {
+  [CLUSTER_TYPE_URL]: 'cds.json',
+  [ENDPOINT_TYPE_URL]: 'eds.reconstructed.json',
+  [LISTENER_TYPE_URL]: 'lds.json',
+  [ROUTE_TYPE_URL]: 'rds.json',
+  [SECRET_TYPE_URL]: 'sds.json',
+};
+/** A node like the frontend pod's. */
+export const FRONTEND_NODE = { id: 'sidecar~10.244.1.7~frontend-abc.demo~demo.svc.cluster.local', cluster: 'frontend.demo' };
+
+export function loadFrontendCorpus(): Map<string, CorpusResponse> {
+  const out = new Map<string, CorpusResponse>();
+  for (const [typeUrl, file] of Object.entries(FRONTEND_CORPUS_FILES)) out.set(typeUrl, loadCorpusResponse(`${FRONTEND_CORPUS_DIR}/${file}`));
+  return out;
 }
