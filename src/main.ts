@@ -5,7 +5,6 @@ import { BootstrapError, loadBootstrap } from './config/bootstrap/load-bootstrap
 import { Server } from './control/server';
 import { VERSION } from './control/version';
 import { LogRoot } from './log/logger';
-import { setAccessLogFlushIntervalMs } from './extensions/access-loggers/log-sink';
 
 export async function main(argv: readonly string[]): Promise<void> {
   let flags: Flags;
@@ -47,10 +46,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`configuration '${flags.configPath ?? '--config-yaml'}' OK\n`);
     return;
   }
-  // Access logs flush on --file-flush-interval-msec, here and in worker processes (they inherit
-  // the environment).
-  process.env.MESHPROXY_FILE_FLUSH_INTERVAL_MS = String(flags.fileFlushIntervalMsec);
-  setAccessLogFlushIntervalMs(flags.fileFlushIntervalMsec);
   const server = new Server(flags, logs, bootstrap);
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void server.shutdown(0));
   try {

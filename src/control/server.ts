@@ -3,6 +3,8 @@
 // store -> snapshots -> SnapshotPublisher -> workers), keeps server.* stats and the server
 // state (INITIALIZING until initial CDS/LDS and their warming completed, then LIVE), and runs
 // drain and shutdown.
+import { setAccessLogFlushIntervalMs } from '../extensions/access-loggers/log-sink';
+import { publishTracingEnvironment, tracingEnvironmentFrom } from '../tracing/tracing-environment';
 import { certificatesJson } from '../admin/certs-view';
 import { clusterSecretRefs, defaultSecretRefs, listenerSecretRefs } from '../store/dependencies';
 import { writeFileSync } from 'node:fs';
@@ -62,12 +64,17 @@ export class Server {
     g('listener_manager.workers_started').set(0);
     g('server.version').set(0);
     this.setState('INITIALIZING');
+    // Process-wide settings of the data path, set here for in-process workers and passed to
+    // worker processes in their WorkerInit.
+    const tracing = tracingEnvironmentFrom(config);
+    publishTracingEnvironment(tracing);
+    setAccessLogFlushIntervalMs(this.flags.fileFlushIntervalMsec);
     this.workers =
       this.flags.concurrency === 1
         ? new InProcessWorkers(this.stats, this.logs.component('upstream'), this.flags.drainTimeS * 1000)
         : new ClusterWorkers(
             this.flags.concurrency,
-            { statsOptions: config.stats, drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
+            { statsOptions: config.stats, tracing, fileFlushIntervalMs: this.flags.fileFlushIntervalMsec, drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
             this.logs.component('main'),
             join(__dirname, '..', 'worker', 'worker-process.js'),
           );

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { loadBootstrap } from '../config/bootstrap/load-bootstrap';
 import { buildHcmTracing, closeTracingSinks, hcmTracingConfig } from './hcm-tracing';
 import type { TracingConfig, ZipkinProviderConfig } from './tracing-config';
-import { tracingEnvironment, type TracingEnvironment } from './tracing-environment';
+import { publishTracingEnvironment, tracingEnvironment, tracingEnvironmentFrom, type TracingEnvironment } from './tracing-environment';
 
 const GOLDEN = join(__dirname, '../../../shared/corpus/istio/bootstrap/golden');
 const flags = { serviceNode: undefined, serviceCluster: undefined, serviceZone: undefined, configYaml: undefined, allowUnknownStaticFields: true };
@@ -17,20 +17,22 @@ afterAll(() => closeTracingSinks());
 test('Istio zipkin golden: tracing.http becomes the bootstrap provider and is published with the node', () => {
   const b = loadBootstrap({ ...flags, configPath: join(GOLDEN, 'tracing_zipkin_golden.json') });
   expect(b.config.tracingProvider).toMatchObject({ kind: 'zipkin', collectorCluster: 'zipkin', collectorEndpoint: '/api/v2/spans', collectorHostname: 'zipkin', traceId128bit: true, sharedSpanContext: false, inject: ['b3'] });
+  // The control side derives the environment from the bootstrap and publishes it (workers get it
+  // in WorkerInit).
+  publishTracingEnvironment(tracingEnvironmentFrom(b.config));
   const env = tracingEnvironment();
   expect(env.provider).toEqual(b.config.tracingProvider);
   expect(env.node.nodeId).toBe(b.config.node.id);
   expect(env.node.serviceName).toBe(b.config.node.cluster);
   expect(env.minFlushSpans).toBe(5);
   expect(env.flushIntervalMs).toBe(5000);
-  expect(JSON.parse(process.env.MESHPROXY_TRACING_ENV ?? '{}')).toEqual(env);
 });
 
 test('Istio datadog golden: an unsupported tracer is a warning, not a startup failure', () => {
   const b = loadBootstrap({ ...flags, configPath: join(GOLDEN, 'tracing_datadog_golden.json') });
   expect(b.config.tracingProvider).toBeUndefined();
   expect(b.warnings).toContain("tracer 'type.googleapis.com/envoy.config.trace.v3.DatadogConfig' (tracing.http) is not supported; requests are not traced");
-  expect(tracingEnvironment().provider).toBeUndefined();
+  expect(tracingEnvironmentFrom(b.config).provider).toBeUndefined();
 });
 
 const zipkin: ZipkinProviderConfig = { kind: 'zipkin', collectorCluster: 'zipkin', collectorEndpoint: '/api/v2/spans', collectorHostname: 'zipkin', traceId128bit: false, sharedSpanContext: true, endpointVersion: 'HTTP_JSON', splitSpansForRequest: false, inject: ['b3'] };

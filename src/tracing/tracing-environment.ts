@@ -20,8 +20,6 @@ export interface TracingEnvironment {
   readonly flushIntervalMs: number;
 }
 
-const ENV_VAR = 'MESHPROXY_TRACING_ENV';
-
 let current: TracingEnvironment | undefined;
 
 /** Envoy's local address: Istio passes the pod IPs as node metadata INSTANCE_IPS; else the first non-loopback IPv4. */
@@ -48,23 +46,16 @@ export function tracingEnvironmentFrom(b: BootstrapConfig): TracingEnvironment {
   };
 }
 
-/** Makes `env` the process's tracing environment, inherited by worker processes forked afterwards. */
+/**
+ * Makes `env` this process's tracing environment. The control side sets it at startup and passes
+ * it to worker processes in their WorkerInit; each worker sets it before building any HCM.
+ */
 export function publishTracingEnvironment(env: TracingEnvironment): void {
   current = env;
-  process.env[ENV_VAR] = JSON.stringify(env);
 }
 
-/** The published environment (module value, else the inherited variable, else empty defaults). */
+/** The published environment, else empty defaults (no bootstrap tracer). */
 export function tracingEnvironment(): TracingEnvironment {
   if (current !== undefined) return current;
-  const raw = process.env[ENV_VAR];
-  if (raw !== undefined && raw !== '') {
-    try {
-      current = JSON.parse(raw) as TracingEnvironment;
-      return current;
-    } catch {
-      // fall through to defaults
-    }
-  }
   return { node: { nodeId: '', zone: '', serviceName: '', localIp: '127.0.0.1' }, minFlushSpans: 5, flushIntervalMs: 5000 };
 }

@@ -4,6 +4,7 @@ import type { EndpointSetConfig } from '../config/model/cluster';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsConfig } from '../config/model/stats';
+import type { TracingEnvironment } from '../tracing/tracing-environment';
 import type { WorkerClusterStatus } from './cluster-status';
 import type { BoundListener } from './worker-engine';
 
@@ -37,6 +38,10 @@ export interface WorkerInit {
   readonly index: number;
   /** The bootstrap's stats_config, so worker stats follow the same matcher and buckets. */
   readonly statsOptions: StatsConfig;
+  /** Node facts and the bootstrap tracer for HCM tracing (tracing/tracing-environment.ts). */
+  readonly tracing: TracingEnvironment;
+  /** --file-flush-interval-msec for access log sinks. */
+  readonly fileFlushIntervalMs: number;
   readonly drainTimeMs: number;
   readonly logLevel: string;
   readonly componentLevels: Record<string, string>;

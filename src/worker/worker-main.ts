@@ -2,6 +2,8 @@
 // control side's messages. Listen sockets are shared through node:cluster.
 import { LogRoot, type EnvoyLevel } from '../log/logger';
 import { StatsStore } from '../stats/stats-store';
+import { setAccessLogFlushIntervalMs } from '../extensions/access-loggers/log-sink';
+import { publishTracingEnvironment } from '../tracing/tracing-environment';
 import type { ControlToWorker, WorkerInit, WorkerToControl } from './protocol';
 import { originalDstLookup } from './original-dst-lookup';
 import { WorkerEngine } from './worker-engine';
@@ -15,6 +17,8 @@ export function runWorker(): void {
     bindings: { worker: init.index },
   });
   const log = logs.component('main');
+  publishTracingEnvironment(init.tracing);
+  setAccessLogFlushIntervalMs(init.fileFlushIntervalMs);
   const stats = new StatsStore(init.statsOptions);
   const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log));
   const send = (m: WorkerToControl) => process.send?.(m);

@@ -167,9 +167,11 @@ describe('tcp_proxy failures', () => {
 
 describe('tcp_proxy access log', () => {
   it.each([
-    ['splice relay', {}],
-    ['JS relay', { MESHPROXY_DISABLE_SPLICE: '1' }],
-  ] as const)('writes one line per connection with bytes, upstream host and flags (%s)', async (_relay, env) => {
+    ['splice relay', {}, 1],
+    ['JS relay', { MESHPROXY_DISABLE_SPLICE: '1' }, 1],
+    // Worker processes get --file-flush-interval-msec in their WorkerInit.
+    ['splice relay, 2 workers', {}, 2],
+  ] as const)('writes one line per connection with bytes, upstream host and flags (%s)', async (_relay, env, workers) => {
     const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
@@ -181,7 +183,7 @@ describe('tcp_proxy access log', () => {
       s.on('error', () => {});
     });
     const fmt = '%UPSTREAM_HOST% %UPSTREAM_CLUSTER% rx=%BYTES_RECEIVED% tx=%BYTES_SENT% flags=%RESPONSE_FLAGS%\n';
-    const proxy = await startProxy(tcpProxyBootstrap(portOf(up), { accessLogPath: log, accessLogFormat: fmt }), ['--file-flush-interval-msec', '100'], env);
+    const proxy = await startProxy(tcpProxyBootstrap(portOf(up), { accessLogPath: log, accessLogFormat: fmt }), ['--file-flush-interval-msec', '100', '--concurrency', String(workers)], env);
     try {
       const addr = await proxy.listener('tcp');
       await new Promise<void>((resolve) => {

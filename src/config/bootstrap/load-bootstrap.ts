@@ -22,7 +22,6 @@ import { translateStatsConfig } from '../translate/stats-config';
 import { durationMs, structToJson, type Msg } from '../translate/proto-util';
 import type { Flags } from './flags';
 import { isSupportedTracer, parseTracingProvider } from '../../tracing/tracing-config';
-import { publishTracingEnvironment, tracingEnvironmentFrom } from '../../tracing/tracing-environment';
 import { findUnknownFields, fromProtoJson, mergeMessages } from './proto-json';
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
@@ -137,8 +136,6 @@ export function loadBootstrap(flags: Pick<Flags, 'configPath' | 'configYaml' | '
   }
   const result = translateBootstrap(message, flags);
   if (!result.ok) throw new BootstrapError(result.errors);
-  // Node facts and the bootstrap tracer are process-wide: publish them before workers exist.
-  publishTracingEnvironment(tracingEnvironmentFrom(result.value.config));
   return { message, config: result.value.config, warnings: result.value.warnings };
 }
 

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 
 const FLUSH_BYTES = 64 * 1024;
-// Worker processes inherit the control side's --file-flush-interval-msec through this variable
-// (set in main.ts before workers fork); 10 s (Envoy's default) otherwise.
-let flushIntervalMs = Number(process.env.MESHPROXY_FILE_FLUSH_INTERVAL_MS) > 0 ? Number(process.env.MESHPROXY_FILE_FLUSH_INTERVAL_MS) : 10_000;
+// Envoy's default 10 s until the process sets --file-flush-interval-msec (control side at start,
+// workers from their WorkerInit).
+let flushIntervalMs = 10_000;
 const sinks = new Map<string, LogSink>();
 
 /** Sets the flush interval for sinks created from now on and reschedules existing ones. */
