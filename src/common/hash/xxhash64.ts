@@ -179,6 +179,16 @@ export function xxhash64Into(input: string | Uint8Array, out: Uint32Array, seed:
   out[1] = R[1];
 }
 
+/**
+ * xxhash64Into with a full 64-bit seed given as halves (allocation-free). Envoy chains hashes
+ * this way when it hashes a list of strings: each XXH64 result seeds the next one.
+ */
+export function xxhash64IntoSeeded(input: string | Uint8Array, out: Uint32Array, seedHi: number, seedLo: number): void {
+  run(input, seedHi >>> 0, seedLo >>> 0);
+  out[0] = R[0];
+  out[1] = R[1];
+}
+
 /** Same as xxhash64Into but returns a bigint (allocates; for config time, tests and logs). */
 export function xxhash64(input: string | Uint8Array, seed: number | bigint = 0): bigint {
   if (typeof seed === 'number') run(input, 0, seed >>> 0);

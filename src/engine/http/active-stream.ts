@@ -562,6 +562,11 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
   get downstreamDirectRemoteAddress(): string {
     return this.downstreamRemoteAddress;
   }
+  /** The downstream remote IP without port (hash_policy source_ip). */
+  get downstreamRemoteIp(): string {
+    const ip = this.connection.remoteIp;
+    return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  }
   get requestedServerName(): string {
     return '';
   }

@@ -27,6 +27,7 @@ import type {
 } from '../../../config/model/route';
 import type { RuntimeFractionConfig } from '../../../config/model/matchers';
 import { compileHeaderEdits, type CompiledHeaderEdits, type HeaderEditList } from './header-edits';
+import { CompiledHashPolicy } from './hash-policy';
 import { fractionMatches, HeaderMatcher, QueryParameterMatcher } from './matchers';
 import { pathEnd, redirectLocation, RegexSubstitution, rewritePrefix, rewriteRegex } from './path-rewrite';
 import type { RouteRequest } from './route-request';
@@ -94,6 +95,8 @@ export class CompiledRoute {
   readonly pathRewriteRegex: RegexSubstitution | null;
   readonly hostRewriteRegex: RegexSubstitution | null;
   readonly redirectRegex: RegexSubstitution | null;
+  /** RouteAction.hash_policy, or null when the route has none (or none that can hash). */
+  readonly hashPolicy: CompiledHashPolicy | null;
 
   // Match state.
   readonly pathKind: number;
@@ -180,6 +183,8 @@ export class CompiledRoute {
     this.pathRewriteRegex = ra?.pathRewrite?.kind === 'regex' ? new RegexSubstitution(ra.pathRewrite.rewrite) : null;
     this.hostRewriteRegex = ra?.hostRewrite?.kind === 'path_regex' ? new RegexSubstitution(ra.hostRewrite.rewrite) : null;
     this.redirectRegex = this.redirect?.path?.kind === 'regex' ? new RegexSubstitution(this.redirect.path.rewrite) : null;
+    const hp = ra && ra.hashPolicy.length > 0 ? new CompiledHashPolicy(ra.hashPolicy) : null;
+    this.hashPolicy = hp === null || hp.empty ? null : hp;
 
     this.clusterKind = C_NONE;
     this.clusterName = '';
