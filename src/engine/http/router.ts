@@ -16,6 +16,10 @@ import { HeaderMap } from './header-map';
 import { countUpstreamResponse } from './hcm-stats';
 import { DETAILS, FLAG, resetBody, resetDetails, resetFlag, type ResetReason } from './local-reply';
 import { applyHeaderEdits } from './route/header-edits';
+import { HeaderMatcher } from './route/matchers';
+import type { RouteRequest } from './route/route-request';
+import type { RouteActionConfig } from '../../config/model/route';
+import { parseGrpcTimeout, toGrpcTimeout } from './grpc-timeout';
 import type { HashCookieSink } from './route/hash-policy';
 import type { CompiledRoute, RouteMatch } from './route/route-table';
 import { clusterHttp, type ClusterHttp } from './upstream/cluster-http';
@@ -33,7 +37,16 @@ const R_RETRIABLE_4XX = 16;
 const R_REFUSED_STREAM = 32;
 const R_STATUS_CODES = 64;
 const R_RESET_BEFORE_REQUEST = 128;
+const R_RETRIABLE_HEADERS = 256;
+const R_ENVOY_RATELIMITED = 512;
+const R_GRPC_CANCELLED = 1024;
+const R_GRPC_DEADLINE_EXCEEDED = 2048;
+const R_GRPC_RESOURCE_EXHAUSTED = 4096;
+const R_GRPC_UNAVAILABLE = 8192;
+const R_GRPC_INTERNAL = 16384;
+const R_GRPC_ANY = R_GRPC_CANCELLED | R_GRPC_DEADLINE_EXCEEDED | R_GRPC_RESOURCE_EXHAUSTED | R_GRPC_UNAVAILABLE | R_GRPC_INTERNAL;
 
+/** Envoy RetryStateImpl::parseRetryOn (x-envoy-retry-on and retry_policy.retry_on). */
 const RETRY_ON: Readonly<Record<string, number>> = {
   '5xx': R_5XX,
   'gateway-error': R_GATEWAY,
@@ -43,62 +56,116 @@ const RETRY_ON: Readonly<Record<string, number>> = {
   'refused-stream': R_REFUSED_STREAM,
   'retriable-status-codes': R_STATUS_CODES,
   'reset-before-request': R_RESET_BEFORE_REQUEST,
+  'retriable-headers': R_RETRIABLE_HEADERS,
+  'envoy-ratelimited': R_ENVOY_RATELIMITED,
 };
 
-/** A route's retry policy in the form the router tests per response. */
+/** Envoy RetryStateImpl::parseRetryGrpcOn (x-envoy-retry-grpc-on; retry_on takes these too). */
+const RETRY_GRPC_ON: Readonly<Record<string, number>> = {
+  cancelled: R_GRPC_CANCELLED,
+  'deadline-exceeded': R_GRPC_DEADLINE_EXCEEDED,
+  'resource-exhausted': R_GRPC_RESOURCE_EXHAUSTED,
+  unavailable: R_GRPC_UNAVAILABLE,
+  internal: R_GRPC_INTERNAL,
+};
+
+/** Bits of a comma-separated retry_on list; `grpcOnly` for x-envoy-retry-grpc-on. */
+function parseRetryOn(list: string, grpcOnly: boolean): number {
+  let on = 0;
+  for (const raw of list.split(',')) {
+    const t = raw.trim();
+    on |= (grpcOnly ? 0 : (RETRY_ON[t] ?? 0)) | (RETRY_GRPC_ON[t] ?? 0);
+  }
+  return on;
+}
+
+/** grpc-status code -> the retry_on bit that retries it. */
+function grpcRetryBit(status: string | undefined): number {
+  switch (status) {
+    case '1':
+      return R_GRPC_CANCELLED;
+    case '4':
+      return R_GRPC_DEADLINE_EXCEEDED;
+    case '8':
+      return R_GRPC_RESOURCE_EXHAUSTED;
+    case '13':
+      return R_GRPC_INTERNAL;
+    case '14':
+      return R_GRPC_UNAVAILABLE;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * A response header map seen as a RouteRequest so compiled HeaderMatchers can test it
+ * (retriable_headers). One reused instance.
+ */
+class HeaderMapView implements RouteRequest {
+  map: HeaderMap = new HeaderMap();
+  method = '';
+  authority = '';
+  path = '';
+  scheme = '';
+  random = 0;
+  header(name: string): string | undefined {
+    return this.map.getAll(name);
+  }
+}
+const VIEW = new HeaderMapView();
+
+function anyMatches(matchers: readonly HeaderMatcher[], view: RouteRequest): boolean {
+  for (let i = 0; i < matchers.length; i++) if (matchers[i]!.match(view)) return true;
+  return false;
+}
+
+/** A route's retry policy compiled once (the per-request state lives in the router). */
 class CompiledRetry {
   readonly on: number;
   readonly numRetries: number;
   readonly perTryTimeoutMs: number;
-  readonly statusCodes: ReadonlySet<number>;
+  readonly statusCodes: readonly number[];
   readonly baseMs: number;
   readonly maxMs: number;
   readonly previousHosts: boolean;
   readonly hostAttempts: number;
+  readonly retriableHeaders: readonly HeaderMatcher[];
+  readonly retriableRequestHeaders: readonly HeaderMatcher[];
 
   constructor(route: CompiledRoute) {
     const p = route.retryPolicy;
-    let on = 0;
-    for (const r of p?.retryOn ?? []) on |= RETRY_ON[r] ?? 0;
-    this.on = on;
-    this.numRetries = p === null ? 0 : p.numRetries;
+    this.on = p === null ? 0 : parseRetryOn(p.retryOn.join(','), false);
+    // Envoy's RetryPolicyImpl defaults num_retries to 1, also when only request headers ask to retry.
+    this.numRetries = p === null ? 1 : p.numRetries;
     this.perTryTimeoutMs = p?.perTryTimeoutMs ?? 0;
-    this.statusCodes = new Set(p?.retriableStatusCodes ?? []);
+    this.statusCodes = p?.retriableStatusCodes ?? [];
     this.baseMs = p?.retryBackOff?.baseIntervalMs ?? 25;
     this.maxMs = p?.retryBackOff?.maxIntervalMs ?? this.baseMs * 10;
     this.previousHosts = (p?.retryHostPredicates ?? []).some((n) => n.includes('previous_hosts') || n.includes('PreviousHostsPredicate'));
     this.hostAttempts = p?.hostSelectionRetryMaxAttempts ?? 1;
-  }
-
-  /** Envoy RetryStateImpl::wouldRetryFromHeaders. */
-  retriableStatus(status: number): boolean {
-    const on = this.on;
-    if ((on & R_5XX) !== 0 && status >= 500) return true;
-    if ((on & R_GATEWAY) !== 0 && (status === 502 || status === 503 || status === 504)) return true;
-    if ((on & R_RETRIABLE_4XX) !== 0 && status === 409) return true;
-    return (on & R_STATUS_CODES) !== 0 && this.statusCodes.has(status);
-  }
-
-  /** Envoy RetryStateImpl::wouldRetryFromReset. */
-  retriableReset(reason: ResetReason): boolean {
-    const on = this.on;
-    if (reason === 'overflow') return false;
-    if (reason === 'connection_failure' || reason === 'connection_timeout') {
-      if ((on & (R_CONNECT_FAILURE | R_5XX | R_GATEWAY | R_RESET | R_RESET_BEFORE_REQUEST)) !== 0) return true;
-    }
-    if (reason === 'remote_refused_stream_reset' && (on & R_REFUSED_STREAM) !== 0) return true;
-    return (on & (R_5XX | R_GATEWAY | R_RESET)) !== 0;
+    this.retriableHeaders = (p?.retriableHeaders ?? []).map((m) => new HeaderMatcher(m));
+    this.retriableRequestHeaders = (p?.retriableRequestHeaders ?? []).map((m) => new HeaderMatcher(m));
   }
 }
 
-const NO_RETRY_ROUTE = new WeakMap<CompiledRoute, CompiledRetry>();
+const ROUTE_RETRY = new WeakMap<CompiledRoute, CompiledRetry>();
 function retryFor(route: CompiledRoute): CompiledRetry {
-  let r = NO_RETRY_ROUTE.get(route);
+  let r = ROUTE_RETRY.get(route);
   if (r === undefined) {
     r = new CompiledRetry(route);
-    NO_RETRY_ROUTE.set(route, r);
+    ROUTE_RETRY.set(route, r);
   }
   return r;
+}
+
+/** Header names (x-envoy-retriable-header-names) as present-matchers, compiled per request. */
+function presentMatchers(names: string): HeaderMatcher[] {
+  const out: HeaderMatcher[] = [];
+  for (const raw of names.split(',')) {
+    const name = raw.trim().toLowerCase();
+    if (name !== '') out.push(new HeaderMatcher({ name, match: { kind: 'present', present: true }, invertMatch: false, treatMissingHeaderAsEmpty: false }));
+  }
+  return out;
 }
 
 const HOP_BY_HOP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'expect', 'upgrade'];
@@ -154,6 +221,13 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private cluster!: ClusterRuntime;
   private http!: ClusterHttp;
   private retry!: CompiledRetry;
+  /** Retry conditions for this request: the route's plus x-envoy-retry-on / -grpc-on. */
+  private retryOn = 0;
+  private numRetries = 0;
+  /** x-envoy-retriable-status-codes / x-envoy-retriable-header-names of this request. */
+  private extraStatusCodes: number[] | null = null;
+  private extraRetriableHeaders: HeaderMatcher[] | null = null;
+  private perTryTimeoutMs = 0;
   private up: UpstreamStream | null = null;
   private upHost: Host | null = null;
   /** Host of the attempt in flight, for requestStarted/requestFinished pairing. */
@@ -233,13 +307,14 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     this.cluster = cluster;
     this.http = clusterHttp(cluster, this.f.rootStats);
     s.upstreamCluster = cluster.config.name;
-    this.retry = retryFor(route);
-    this.bufferForRetry = this.retry.numRetries > 0 && this.retry.on !== 0;
+    const h = s.requestHeaders;
+    const retry = (this.retry = retryFor(route));
+    this.initRetryState(retry, h);
+    this.bufferForRetry = this.numRetries > 0 && this.retryOn !== 0;
     this.tunnel = s.upgradeType !== '';
     if (this.tunnel) this.bufferForRetry = false;
 
     // Upstream request headers (Envoy mutates the downstream map in place; so do we).
-    const h = s.requestHeaders;
     const suppress = this.f.config.suppressEnvoyHeaders;
     for (let i = 0; i < HOP_BY_HOP_REQUEST.length; i++) {
       const n = HOP_BY_HOP_REQUEST[i]!;
@@ -247,12 +322,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       h.remove(n);
     }
     if (this.tunnel && s.method !== 'CONNECT') h.set('connection', 'Upgrade');
-    h.remove('x-envoy-upstream-rq-timeout-ms');
-    h.remove('x-envoy-upstream-rq-per-try-timeout-ms');
-    h.remove('x-envoy-max-retries');
-    h.remove('x-envoy-retry-on');
-    this.timeoutMs = ra.timeoutMs;
-    if (!suppress && this.timeoutMs > 0) h.set('x-envoy-expected-rq-timeout-ms', String(this.retry.perTryTimeoutMs > 0 ? Math.min(this.retry.perTryTimeoutMs, this.timeoutMs) : this.timeoutMs));
+    this.finalTimeout(ra, retry, h, s.isGrpc);
     this.upstreamPath = match.upstreamPath(s.path);
     if (this.upstreamPath !== s.path && !suppress) h.set('x-envoy-original-path', s.path);
     const hostRewrite = match.upstreamHost(s);
@@ -271,6 +341,94 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     if (endStream) this.onRequestComplete();
     this.startAttempt();
     return CONTINUE;
+  }
+
+  /**
+   * Envoy RetryStateImpl's constructor: the route policy merged with the request's
+   * x-envoy-retry-on, x-envoy-retry-grpc-on, x-envoy-max-retries, x-envoy-retriable-status-codes
+   * and x-envoy-retriable-header-names (the HCM strips them from external requests), then
+   * retriable_request_headers may veto retrying altogether. The headers never go upstream.
+   */
+  private initRetryState(retry: CompiledRetry, h: HeaderMap): void {
+    let on = retry.on;
+    let v = h.get('x-envoy-retry-on');
+    if (v !== undefined) {
+      on |= parseRetryOn(v, false);
+      h.remove('x-envoy-retry-on');
+    }
+    v = h.get('x-envoy-retry-grpc-on');
+    if (v !== undefined) {
+      on |= parseRetryOn(v, true);
+      h.remove('x-envoy-retry-grpc-on');
+    }
+    if (retry.retriableRequestHeaders.length > 0 && !anyMatches(retry.retriableRequestHeaders, this.s)) on = 0;
+    let n = retry.numRetries;
+    v = h.get('x-envoy-max-retries');
+    if (v !== undefined) {
+      if (on !== 0 && /^\d+$/.test(v)) n = Number(v);
+      h.remove('x-envoy-max-retries');
+    }
+    v = h.get('x-envoy-retriable-status-codes');
+    if (v !== undefined) {
+      for (const c of v.split(',')) if (/^\s*\d+\s*$/.test(c)) (this.extraStatusCodes ??= []).push(Number(c));
+      h.remove('x-envoy-retriable-status-codes');
+    }
+    v = h.get('x-envoy-retriable-header-names');
+    if (v !== undefined) {
+      this.extraRetriableHeaders = presentMatchers(v);
+      h.remove('x-envoy-retriable-header-names');
+    }
+    h.remove('x-envoy-hedge-on-per-try-timeout');
+    this.retryOn = on;
+    this.numRetries = n;
+  }
+
+  /**
+   * Envoy FilterUtility::finalTimeout: the route timeout, or for gRPC requests on a route with
+   * the legacy max_grpc_timeout the grpc-timeout header (minus grpc_timeout_offset) capped by
+   * it; none of this when the route sets max_stream_duration (the HCM's stream timer applies
+   * then). x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms override (or, with
+   * respect_expected_rq_timeout, x-envoy-expected-rq-timeout-ms from an egress Envoy); a per-try
+   * timeout not below the global one is dropped. Then x-envoy-expected-rq-timeout-ms and, for
+   * max_grpc_timeout routes, grpc-timeout tell the upstream what is left.
+   */
+  private finalTimeout(ra: RouteActionConfig, retry: CompiledRetry, h: HeaderMap, grpc: boolean): void {
+    const legacyGrpc = grpc && ra.maxStreamDuration === undefined && ra.maxGrpcTimeoutMs !== undefined;
+    let global = 0;
+    if (ra.maxStreamDuration === undefined) {
+      if (legacyGrpc) {
+        const max = ra.maxGrpcTimeoutMs!;
+        let t = parseGrpcTimeout(h.get('grpc-timeout')) ?? 0;
+        const offset = ra.grpcTimeoutOffsetMs;
+        if (offset !== undefined && offset < t) t -= offset;
+        if (max !== 0 && (t === 0 || t > max)) t = max;
+        global = t;
+      } else global = ra.timeoutMs;
+    }
+    let perTry = retry.perTryTimeoutMs;
+    const expectedIn = this.f.config.respectExpectedRqTimeout ? h.get('x-envoy-expected-rq-timeout-ms') : undefined;
+    const upstreamRqTimeout = h.get('x-envoy-upstream-rq-timeout-ms');
+    if (expectedIn !== undefined) {
+      if (/^\d+$/.test(expectedIn)) global = Number(expectedIn);
+    } else if (upstreamRqTimeout !== undefined) {
+      if (/^\d+$/.test(upstreamRqTimeout)) global = Number(upstreamRqTimeout);
+    }
+    h.remove('x-envoy-upstream-rq-timeout-ms');
+    const perTryIn = h.get('x-envoy-upstream-rq-per-try-timeout-ms');
+    if (perTryIn !== undefined) {
+      if (/^\d+$/.test(perTryIn)) perTry = Number(perTryIn);
+      h.remove('x-envoy-upstream-rq-per-try-timeout-ms');
+    }
+    if (global !== 0 && perTry >= global) perTry = 0;
+    this.timeoutMs = global;
+    this.perTryTimeoutMs = perTry;
+    // FilterUtility::setTimeoutHeaders at elapsed 0.
+    let expected = perTry === 0 ? global : perTry;
+    if (expected > 0) {
+      if (global > 0) expected = Math.min(expected, global);
+      if (!this.f.config.suppressEnvoyHeaders) h.set('x-envoy-expected-rq-timeout-ms', String(expected));
+      if (legacyGrpc) h.set('grpc-timeout', toGrpcTimeout(expected));
+    }
   }
 
   private responseEdits(match: RouteMatch): string[] {
@@ -315,7 +473,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
 
   private onRequestComplete(): void {
     if (this.timeoutMs > 0 && (this.globalTimer === null || !this.globalTimer.armed) && !this.tunnel) (this.globalTimer ??= new CoarseTimer(this, T_GLOBAL)).arm(this.timeoutMs);
-    if (this.up !== null && this.retry.perTryTimeoutMs > 0 && (this.perTryTimer === null || !this.perTryTimer.armed)) this.armPerTry();
+    if (this.up !== null && this.perTryTimeoutMs > 0 && (this.perTryTimer === null || !this.perTryTimer.armed)) this.armPerTry();
     if (this.mirrorBody !== null && this.s !== undefined) {
       const body = this.mirrorBody;
       this.mirrorBody = null;
@@ -426,7 +584,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     if (trailers !== null) up.sendTrailers(trailers);
     else if (complete && body.length === 0 && this.tunnel) up.sendData(EMPTY, true);
     if (!this.bufferForRetry) this.body = [];
-    if (complete && this.retry.perTryTimeoutMs > 0) this.armPerTry();
+    if (complete && this.perTryTimeoutMs > 0) this.armPerTry();
     if (this.downPaused) {
       this.downPaused = false;
       s.codec.resumeReading(s);
@@ -459,21 +617,52 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     this.clearPerTry();
     this.http.stats.upstreamRqActive.dec();
     if (reason !== 'connection_failure' && reason !== 'connection_timeout') this.http.stats.upstreamRqRxReset.inc();
-    if (this.retry.retriableReset(reason) && this.canRetry()) {
+    const retriable = this.retriableReset(reason);
+    if (retriable && this.canRetry()) {
       this.scheduleRetry();
       return;
     }
-    if (this.retry.on !== 0 && this.retry.retriableReset(reason)) this.s.setResponseFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+    if (retriable) this.s.setResponseFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
     this.finishWithReply(503, resetBody(reason, this.retriesDone > 0), resetDetails(reason), resetFlag(reason));
   }
 
   private canRetry(): boolean {
-    if (this.retriesDone >= this.retry.numRetries) {
-      if (this.retry.numRetries > 0) this.http.stats.upstreamRqRetryLimitExceeded.inc();
+    if (this.retriesDone >= this.numRetries) {
+      if (this.numRetries > 0) this.http.stats.upstreamRqRetryLimitExceeded.inc();
       return false;
     }
     // The whole request must be replayable: buffered, or nothing of it sent yet.
     return this.bufferForRetry && !this.tunnel;
+  }
+
+  /** Envoy RetryStateImpl::wouldRetryFromHeaders on the upstream response head. */
+  private retriableResponse(status: number, headers: HeaderMap): boolean {
+    const on = this.retryOn;
+    VIEW.map = headers;
+    // A response from an upstream Envoy's rate limiter is retried only under envoy-ratelimited.
+    if (headers.has('x-envoy-ratelimited')) return (on & R_ENVOY_RATELIMITED) !== 0;
+    if ((on & R_5XX) !== 0 && status >= 500 && status < 600) return true;
+    if ((on & R_GATEWAY) !== 0 && (status === 502 || status === 503 || status === 504)) return true;
+    if ((on & R_RETRIABLE_4XX) !== 0 && status === 409) return true;
+    if ((on & R_STATUS_CODES) !== 0 && (this.retry.statusCodes.includes(status) || (this.extraStatusCodes !== null && this.extraStatusCodes.includes(status)))) return true;
+    if ((on & R_RETRIABLE_HEADERS) !== 0) {
+      if (anyMatches(this.retry.retriableHeaders, VIEW)) return true;
+      if (this.extraRetriableHeaders !== null && anyMatches(this.extraRetriableHeaders, VIEW)) return true;
+    }
+    // gRPC: a trailers-only response carries grpc-status in its headers.
+    if ((on & R_GRPC_ANY) !== 0 && (on & grpcRetryBit(headers.get('grpc-status'))) !== 0) return true;
+    return false;
+  }
+
+  /** Envoy RetryStateImpl::wouldRetryFromReset. */
+  private retriableReset(reason: ResetReason): boolean {
+    const on = this.retryOn;
+    if (on === 0 || reason === 'overflow') return false;
+    if (reason === 'connection_failure' || reason === 'connection_timeout') {
+      if ((on & (R_CONNECT_FAILURE | R_5XX | R_GATEWAY | R_RESET | R_RESET_BEFORE_REQUEST)) !== 0) return true;
+    }
+    if (reason === 'remote_refused_stream_reset' && (on & R_REFUSED_STREAM) !== 0) return true;
+    return (on & (R_5XX | R_GATEWAY | R_RESET)) !== 0;
   }
 
   private scheduleRetry(): void {
@@ -493,7 +682,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     const status = head.statusCode;
     const up = this.up!;
     if (this.attemptHost !== null) this.cluster.reportHttpStatus(this.attemptHost, status);
-    if (!this.tunnel && this.retry.on !== 0 && this.retry.retriableStatus(status)) {
+    const headers = new HeaderMap(head.headers);
+    if (!this.tunnel && this.retryOn !== 0 && this.retriableResponse(status, headers)) {
       countUpstreamResponse(this.http.stats, status);
       if (this.canRetry()) {
         this.endAttempt();
@@ -504,13 +694,12 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
         this.scheduleRetry();
         return;
       }
-      if (this.retriesDone > 0 || this.retry.numRetries > 0) s.setResponseFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+      if (this.retriesDone > 0 || this.numRetries > 0) s.setResponseFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
     } else {
       countUpstreamResponse(this.http.stats, status);
       if (this.retriesDone > 0) this.http.stats.upstreamRqRetrySuccess.inc();
     }
     this.clearPerTry();
-    const headers = new HeaderMap(head.headers);
     headers.remove('connection');
     headers.remove('keep-alive');
     headers.remove('proxy-connection');
@@ -587,7 +776,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   private armPerTry(): void {
-    (this.perTryTimer ??= new CoarseTimer(this, T_PER_TRY)).arm(this.retry.perTryTimeoutMs);
+    (this.perTryTimer ??= new CoarseTimer(this, T_PER_TRY)).arm(this.perTryTimeoutMs);
   }
 
   onCoarseTimer(kind: number): void {
@@ -614,7 +803,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     this.endAttempt('local_timeout');
     this.http.stats.upstreamRqPerTryTimeout.inc();
     this.abortUpstream();
-    if ((this.retry.on & (R_5XX | R_GATEWAY)) !== 0 && this.canRetry()) {
+    if ((this.retryOn & (R_5XX | R_GATEWAY)) !== 0 && this.canRetry()) {
       this.scheduleRetry();
       return;
     }

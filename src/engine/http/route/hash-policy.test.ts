@@ -4,7 +4,8 @@
 import { xxhash64 } from '../../../common/hash/xxhash64';
 import type { HashPolicyConfig } from '../../../config/model/route';
 import { HeaderMap } from '../header-map';
-import { CompiledHashPolicy, firstQueryValue, parseCookieValue, uint64ToHex, type HashPolicyRequest } from './hash-policy';
+import { CompiledHashPolicy, parseCookieValue, uint64ToHex, type HashPolicyRequest } from './hash-policy';
+import { firstQueryValue } from './matchers';
 
 const M64 = (1n << 64n) - 1n;
 const rotl1 = (h: bigint): bigint => ((h << 1n) | (h >> 63n)) & M64;

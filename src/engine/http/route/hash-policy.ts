@@ -8,7 +8,8 @@
 //                      set, a cookie is generated (hex xxHash64 of the connection's remote and
 //                      local addresses), sent back in Set-Cookie, and its value hashed
 //   connection_properties.source_ip   xxHash64 of the downstream remote IP (no port)
-//   query_parameter    xxHash64 of the first value of the parameter (not URL-decoded)
+//   query_parameter    xxHash64 of the first value of the parameter (not URL-decoded, the
+//                      matchers' firstQueryValue)
 //   filter_state       xxHash64 of the string filter state object under the key
 // Policies are combined in order: hash = rotl64(hash, 1) ^ next (the first one as is); a
 // terminal policy that leaves a hash stops the evaluation. Every XXH64 uses seed 0, so the same
@@ -17,6 +18,7 @@
 import { xxhash64Into, xxhash64IntoSeeded } from '../../../common/hash/xxhash64';
 import type { HashPolicyConfig } from '../../../config/model/route';
 import type { HeaderMap } from '../header-map';
+import { firstQueryValue } from './matchers';
 import { RegexSubstitution } from './path-rewrite';
 
 /** What hash policies read from a request (implemented by the HCM's ActiveStream). */
@@ -197,27 +199,6 @@ class SourceIpHashMethod extends HashMethod {
     xxhash64Into(ip, out, 0);
     return true;
   }
-}
-
-/**
- * Envoy QueryParamsMulti::parseQueryString(path).getFirstValue(name): parameters after the
- * first '?', split on '&', name and value as written (no URL decoding); a name without '='
- * has the value ''. undefined when absent.
- */
-export function firstQueryValue(path: string, name: string): string | undefined {
-  let start = path.indexOf('?');
-  if (start < 0) return undefined;
-  start++;
-  while (start < path.length) {
-    let end = path.indexOf('&', start);
-    if (end < 0) end = path.length;
-    const eq = path.indexOf('=', start);
-    if (eq >= 0 && eq < end) {
-      if (eq - start === name.length && path.startsWith(name, start)) return path.slice(eq + 1, end);
-    } else if (end - start === name.length && path.startsWith(name, start)) return '';
-    start = end + 1;
-  }
-  return undefined;
 }
 
 class QueryParameterHashMethod extends HashMethod {
