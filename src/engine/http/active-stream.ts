@@ -19,6 +19,7 @@ import type { HcmRuntime } from './hcm-runtime';
 import { httpToGrpcStatus } from './local-reply';
 import type { DownstreamTlsInfo, HeaderFormatContext, RouteRequest } from './route/route-request';
 import { perFilterConfigFor, type RouteMatch } from './route/route-table';
+import { StreamDurationTimer, streamDurationMs, type StreamDurationOwner } from './stream-duration';
 
 /** What the stream needs from its downstream codec. */
 export interface DownstreamCodec {
@@ -65,7 +66,7 @@ export function isInternalAddress(ip: string): boolean {
   return ip === '::1' || /^f[cd]/i.test(ip);
 }
 
-export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLogRecord, HeaderFormatContext {
+export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLogRecord, HeaderFormatContext, StreamDurationOwner {
   method = '';
   path = '';
   authority = '';
@@ -122,6 +123,8 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
   private endHr = -1;
   /** Opaque per-codec slot (the H2 stream object). */
   codecStream: unknown = null;
+  /** max_stream_duration timer, only for streams with a limit. */
+  private durationTimer: StreamDurationTimer | null = null;
 
   constructor(
     readonly hcm: HcmRuntime,
@@ -220,6 +223,8 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
 
     const table = hcm.routeTable(this.connection);
     this.route = table === null ? null : table.route(this);
+    const maxMs = streamDurationMs(this.route?.route.routeAction ?? null, cfg.maxStreamDurationMs, h, this.isGrpc);
+    if (maxMs >= 0) (this.durationTimer = new StreamDurationTimer(this)).arm(Math.max(0, maxMs - (performance.now() - this.startHr)));
     if (hcm.tracer !== null) this.startTrace(hcm.tracer);
     const factories = hcm.filterFactories;
     const filters = new Array<HttpFilter>(factories.length);
@@ -521,10 +526,18 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     this.watermarkListener?.onDownstreamDrain();
   }
 
+  /** Envoy onStreamMaxDurationReached: 408 before the request was fully received, else 504. */
+  onStreamMaxDurationReached(): void {
+    if (this.done) return;
+    this.hcm.stats.downstreamRqMaxDurationReached.inc();
+    this.sendLocalReply(this.requestComplete ? 504 : 408, 'downstream duration timeout', 'max_duration_timeout', undefined, undefined, 4);
+  }
+
   private finish(): void {
     if (this.done) return;
     if (!this.requestComplete && !this.codecResetting) return;
     this.done = true;
+    if (this.durationTimer !== null) this.durationTimer.disarm();
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) filters[i]!.onDestroy?.();
     const st = this.hcm.stats;

@@ -29,6 +29,7 @@ export interface HcmStats {
   readonly downstreamRqXx: readonly Counter[];
   readonly downstreamRqIdleTimeout: Counter;
   readonly downstreamRqTimeout: Counter;
+  readonly downstreamRqMaxDurationReached: Counter;
   readonly downstreamRqRxReset: Counter;
   readonly downstreamRqTxReset: Counter;
   readonly noRoute: Counter;
@@ -64,6 +65,7 @@ export function hcmStats(root: StatsScope, statPrefix: string): HcmStats {
     downstreamRqXx: [s.counter('downstream_rq_1xx'), s.counter('downstream_rq_1xx'), s.counter('downstream_rq_2xx'), s.counter('downstream_rq_3xx'), s.counter('downstream_rq_4xx'), s.counter('downstream_rq_5xx')],
     downstreamRqIdleTimeout: s.counter('downstream_rq_idle_timeout'),
     downstreamRqTimeout: s.counter('downstream_rq_timeout'),
+    downstreamRqMaxDurationReached: s.counter('downstream_rq_max_duration_reached'),
     downstreamRqRxReset: s.counter('downstream_rq_rx_reset'),
     downstreamRqTxReset: s.counter('downstream_rq_tx_reset'),
     noRoute: s.counter('no_route'),
