@@ -74,6 +74,8 @@ export interface TypedPerFilterConfig {
   readonly raw?: Uint8Array;
   /** For TypedStruct-wrapped configs: the struct value as JSON. */
   readonly json?: Readonly<Record<string, unknown>>;
+  /** For our HTTP filters' types: the owning filter's parsed config (plain data). */
+  readonly parsed?: unknown;
   readonly isOptional: boolean;
   readonly disabled: boolean;
 }

@@ -226,10 +226,7 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     const maxMs = streamDurationMs(this.route?.route.routeAction ?? null, cfg.maxStreamDurationMs, h, this.isGrpc);
     if (maxMs >= 0) (this.durationTimer = new StreamDurationTimer(this)).arm(Math.max(0, maxMs - (performance.now() - this.startHr)));
     if (hcm.tracer !== null) this.startTrace(hcm.tracer);
-    const factories = hcm.filterFactories;
-    const filters = new Array<HttpFilter>(factories.length);
-    for (let i = 0; i < factories.length; i++) filters[i] = factories[i]!.create();
-    this.filters = filters;
+    this.filters = hcm.createFilters(this.route);
     this.runDecodeHeaders(0, endStream);
   }
 

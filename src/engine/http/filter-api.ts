@@ -5,7 +5,9 @@
 // router is the terminal filter. Filter configs are built once per filter chain (the factory);
 // one filter instance is made per stream (Envoy FilterFactoryCb).
 // TODO(hcm): move to engine/api/http-filter.ts (engine/api is owned elsewhere).
+import type { TypedPerFilterConfig } from '../../config/model/route';
 import type { HeaderMap } from './header-map';
+import type { RouteRequest } from './route/route-request';
 import type { RouteMatch } from './route/route-table';
 import type { ConnectionRuntime, DownstreamConnection } from '../api/network-filter';
 
@@ -13,8 +15,11 @@ export const CONTINUE = 0;
 export const STOP = 1;
 export type FilterStatus = typeof CONTINUE | typeof STOP;
 
-/** What a filter sees of its stream (implemented by the HCM's ActiveStream). */
-export interface HttpStreamCallbacks {
+/**
+ * What a filter sees of its stream (implemented by the HCM's ActiveStream). It is also the
+ * RouteRequest compiled header matchers read.
+ */
+export interface HttpStreamCallbacks extends RouteRequest {
   readonly method: string;
   /** :path as received (after path normalisation). */
   readonly path: string;
@@ -52,8 +57,14 @@ export interface HttpFilter {
   onDestroy?(): void;
 }
 
-/** Made once per filter chain; `create` is called once per stream. */
+/**
+ * Made once per filter chain; `create` is called once per stream with the route's most specific
+ * typed_per_filter_config entry for this filter (weighted cluster, route, virtual host, route
+ * configuration), if any. Factories compile an entry's `parsed` config once (e.g. in a WeakMap
+ * keyed by the entry) and use it instead of their own config, as Envoy's
+ * resolveMostSpecificPerFilterConfig does.
+ */
 export interface HttpFilterFactory {
   readonly name: string;
-  create(): HttpFilter;
+  create(perRoute?: TypedPerFilterConfig): HttpFilter;
 }

@@ -13,9 +13,9 @@ import type { StatsScope } from '../../stats/stats-store';
 import { buildHcmTracing, type SharedTracingSink } from '../../tracing/hcm-tracing';
 import type { Tracer } from '../../tracing/tracer';
 import type { DownstreamConnection } from '../api/network-filter';
-import type { HttpFilterFactory } from './filter-api';
+import type { HttpFilter, HttpFilterFactory } from './filter-api';
 import { hcmStats, type HcmStats } from './hcm-stats';
-import { compileRouteTable, type RouteTable } from './route/route-table';
+import { compileRouteTable, perFilterConfigFor, type RouteMatch, type RouteTable } from './route/route-table';
 import { RouterFactory } from './router';
 
 function isRouter(f: HttpFilterInstanceConfig): boolean {
@@ -25,6 +25,12 @@ function isRouter(f: HttpFilterInstanceConfig): boolean {
 export class HcmRuntime {
   readonly stats: HcmStats;
   readonly filterFactories: readonly HttpFilterFactory[];
+  /** The configured name of each factory's filter (typed_per_filter_config keys), in chain order. */
+  readonly filterNames: readonly string[];
+  /** HttpFilter.disabled: off unless a route's typed_per_filter_config enables it. */
+  readonly filterDisabled: readonly boolean[];
+  /** True when any filter is disabled by default (the per-route lookup is needed even without overrides). */
+  private readonly anyDisabled: boolean;
   readonly accessLogs: readonly AccessLogger[];
   readonly internalOnlyHeaders: readonly string[];
   private readonly inline: RouteTable | null;
@@ -54,17 +60,26 @@ export class HcmRuntime {
     this.rdsName = src.kind === 'rds' ? src.routeConfigName : '';
     this.internalOnlyHeaders = this.inline?.config.internalOnlyHeaders ?? [];
     const factories: HttpFilterFactory[] = [];
+    const names: string[] = [];
+    const disabled: boolean[] = [];
     for (const f of config.httpFilters) {
-      if (f.disabled) continue;
       if (isRouter(f)) {
         const rc = (f.config as RouteRouterConfig | { passThrough: true } | undefined) ?? DEFAULT_ROUTER_CONFIG;
         factories.push(new RouterFactory('suppressEnvoyHeaders' in rc ? rc : DEFAULT_ROUTER_CONFIG, rootStats));
+        names.push(f.name);
+        disabled.push(false);
         continue;
       }
       const fac = createHttpFilterFactory(f, { stats: rootStats, log, statPrefix: `http.${config.statPrefix}.` });
-      if (fac !== null) factories.push(fac);
+      if (fac === null) continue;
+      factories.push(fac);
+      names.push(f.name);
+      disabled.push(f.disabled === true);
     }
     this.filterFactories = factories;
+    this.filterNames = names;
+    this.filterDisabled = disabled;
+    this.anyDisabled = disabled.includes(true);
     this.accessLogs = config.accessLogs.map((a) => createAccessLogger(a));
     this.upgrades = new Set(config.upgradeConfigs.filter((u) => u.enabled).map((u) => u.upgradeType));
     const tracing = buildHcmTracing(config.tracing, log);
@@ -93,8 +108,33 @@ export class HcmRuntime {
     return t ?? null;
   }
 
-  /** typed_per_filter_config entries reach the worker as opaque data; filters read them as is. */
+  /** typed_per_filter_config entries: our filters' parsed config, else the opaque entry. */
   parsePerFilter(_filterName: string, c: TypedPerFilterConfig): unknown {
-    return c.json ?? c;
+    return c.parsed ?? c.json ?? c;
+  }
+
+  /**
+   * The stream's filter instances for its route: each filter gets the route's most specific
+   * typed_per_filter_config entry for its configured name; an entry with FilterConfig.disabled
+   * leaves the filter out, and a filter disabled in the HCM runs only where a route has an
+   * entry for it that is not disabled (Envoy FilterManager + RouteEntry::filterDisabled).
+   */
+  createFilters(route: RouteMatch | null): HttpFilter[] {
+    const factories = this.filterFactories;
+    const n = factories.length;
+    if (route === null || (!this.anyDisabled && !route.hasPerFilterConfig)) {
+      const filters = new Array<HttpFilter>(n);
+      let k = 0;
+      for (let i = 0; i < n; i++) if (!this.filterDisabled[i]) filters[k++] = factories[i]!.create();
+      filters.length = k;
+      return filters;
+    }
+    const filters: HttpFilter[] = [];
+    for (let i = 0; i < n; i++) {
+      const pf = perFilterConfigFor(route, this.filterNames[i]!);
+      if (pf === undefined ? this.filterDisabled[i] : pf.disabled) continue;
+      filters.push(factories[i]!.create(pf));
+    }
+    return filters;
   }
 }

@@ -60,9 +60,11 @@ export class CompiledWeightedCluster {
   /** This entry's edits first, then the route's levels (Envoy WeightedClusterEntry). */
   readonly requestHeaderEdits: readonly HeaderEditList[];
   readonly responseHeaderEdits: readonly HeaderEditList[];
+  readonly hasPerFilterConfig: boolean;
 
   constructor(config: WeightedClusterEntryConfig, route: CompiledRoute) {
     this.config = config;
+    this.hasPerFilterConfig = Object.keys(config.typedPerFilterConfig).length > 0;
     this.name = config.name;
     this.clusterHeader = config.clusterHeader;
     this.weight = config.weight;
@@ -92,6 +94,7 @@ export class CompiledRoute {
   readonly responseHeaderEdits: readonly HeaderEditList[];
   /** Per-filter overrides merged route > virtual host > route configuration. */
   readonly perFilterConfig: TypedPerFilterConfigMap;
+  readonly hasPerFilterConfig: boolean;
   readonly pathRewriteRegex: RegexSubstitution | null;
   readonly hostRewriteRegex: RegexSubstitution | null;
   readonly redirectRegex: RegexSubstitution | null;
@@ -179,6 +182,7 @@ export class CompiledRoute {
     this.requestHeaderEdits = levels.map((l) => l.request).filter((l): l is HeaderEditList => l !== null);
     this.responseHeaderEdits = levels.map((l) => l.response).filter((l): l is HeaderEditList => l !== null);
     this.perFilterConfig = mergePerFilter(table.config.typedPerFilterConfig, vh.config.typedPerFilterConfig, config.typedPerFilterConfig);
+    this.hasPerFilterConfig = Object.keys(this.perFilterConfig).length > 0;
 
     this.pathRewriteRegex = ra?.pathRewrite?.kind === 'regex' ? new RegexSubstitution(ra.pathRewrite.rewrite) : null;
     this.hostRewriteRegex = ra?.hostRewrite?.kind === 'path_regex' ? new RegexSubstitution(ra.hostRewrite.rewrite) : null;
@@ -305,6 +309,11 @@ export class RouteMatch {
   ) {}
 
   /** Request header edit levels to apply, in order. */
+  /** Any typed_per_filter_config applies to this match (route levels or the weighted cluster). */
+  get hasPerFilterConfig(): boolean {
+    return this.route.hasPerFilterConfig || (this.weightedCluster !== null && this.weightedCluster.hasPerFilterConfig);
+  }
+
   get requestHeaderEdits(): readonly HeaderEditList[] {
     return this.weightedCluster ? this.weightedCluster.requestHeaderEdits : this.route.requestHeaderEdits;
   }

@@ -1,9 +1,10 @@
 // Create half of envoy.filters.http.cors (Envoy source/extensions/filters/http/cors/cors_filter.cc):
-// reads the route's (else the virtual host's) CorsPolicy; answers preflight requests (OPTIONS
+// reads the route's typed_per_filter_config CorsPolicy, else the route's (else the virtual
+// host's) legacy CorsPolicy; answers preflight requests (OPTIONS
 // with Origin and Access-Control-Request-Method from an allowed origin) locally with 200 and
 // the allow-* headers, and adds access-control-allow-origin / -credentials / -expose-headers to
 // responses of allowed cross-origin requests. Matchers are compiled once per policy.
-import type { CorsPolicyConfig } from '../../../../config/model/route';
+import type { CorsPolicyConfig, TypedPerFilterConfig } from '../../../../config/model/route';
 import type { FilterStatus, HttpFilter, HttpFilterFactory, HttpStreamCallbacks } from '../../../../engine/http/filter-api';
 import { CONTINUE } from '../../../../engine/http/filter-api';
 import type { HeaderMap } from '../../../../engine/http/header-map';
@@ -23,8 +24,10 @@ function originMatchers(p: CorsPolicyConfig): readonly StringMatcher[] {
 export class CorsFilterFactory implements HttpFilterFactory {
   readonly name = 'envoy.filters.http.cors';
   constructor(readonly config: CorsConfig) {}
-  create(): HttpFilter {
-    return new CorsFilter();
+  /** A typed_per_filter_config CorsPolicy (most specific level) replaces the route's `cors`. */
+  create(perRoute?: TypedPerFilterConfig): HttpFilter {
+    const p = perRoute?.parsed as CorsPolicyConfig | undefined;
+    return new CorsFilter(p !== undefined && Array.isArray(p.allowOriginStringMatch) ? p : null);
   }
 }
 
@@ -32,10 +35,12 @@ class CorsFilter implements HttpFilter {
   private policy: CorsPolicyConfig | null = null;
   private origin = '';
 
+  constructor(private readonly perRoute: CorsPolicyConfig | null) {}
+
   decodeHeaders(s: HttpStreamCallbacks, _end: boolean): FilterStatus {
     const r = s.route;
     if (r === null) return CONTINUE;
-    const p = r.route.routeAction?.cors ?? r.virtualHost.config.cors;
+    const p = this.perRoute ?? r.route.routeAction?.cors ?? r.virtualHost.config.cors;
     if (p === undefined) return CONTINUE;
     if (p.filterEnabled !== undefined && !fractionMatches(p.filterEnabled.defaultValue, Math.floor(Math.random() * 1e6))) return CONTINUE;
     const origin = s.requestHeaders.get('origin');

@@ -8,6 +8,7 @@ import { timer } from '../../../../engine/http/timer';
 import type { HttpFilter, HttpFilterFactory, HttpStreamCallbacks, FilterStatus } from '../../../../engine/http/filter-api';
 import { CONTINUE, STOP } from '../../../../engine/http/filter-api';
 import { HeaderMatcher } from '../../../../engine/http/route/matchers';
+import type { TypedPerFilterConfig } from '../../../../config/model/route';
 import type { Counter } from '../../../../stats/counter';
 import type { Gauge } from '../../../../stats/gauge';
 import type { HttpFilterContext } from '../factories';
@@ -19,12 +20,22 @@ function hit(p: PercentConfig, override: string | undefined): boolean {
   return Math.random() * p.denominator < num;
 }
 
+/** A fault config with its header matchers compiled (the filter's own, or a route's override). */
+class FaultSettings {
+  readonly headers: readonly HeaderMatcher[];
+  constructor(readonly config: FaultConfig) {
+    this.headers = config.headers.map((h) => new HeaderMatcher(h));
+  }
+}
+
 export class FaultFilterFactory implements HttpFilterFactory {
   readonly name = 'envoy.filters.http.fault';
   readonly delaysInjected: Counter;
   readonly abortsInjected: Counter;
   readonly activeFaults: Gauge;
-  readonly headers: readonly HeaderMatcher[];
+  private readonly settings: FaultSettings;
+  /** typed_per_filter_config HTTPFault overrides, compiled on first use. */
+  private readonly perRoute = new WeakMap<TypedPerFilterConfig, FaultSettings>();
   active = 0;
 
   constructor(
@@ -35,11 +46,19 @@ export class FaultFilterFactory implements HttpFilterFactory {
     this.delaysInjected = s.counter('delays_injected');
     this.abortsInjected = s.counter('aborts_injected');
     this.activeFaults = s.gauge('active_faults');
-    this.headers = config.headers.map((h) => new HeaderMatcher(h));
+    this.settings = new FaultSettings(config);
   }
 
-  create(): HttpFilter {
-    return new FaultFilter(this);
+  /** A route's HTTPFault replaces the filter's config for that route (Envoy FaultFilter). */
+  create(perRoute?: TypedPerFilterConfig): HttpFilter {
+    let settings = this.settings;
+    const parsed = perRoute?.parsed as FaultConfig | undefined;
+    if (parsed !== undefined && Array.isArray(parsed.headers)) {
+      let c = this.perRoute.get(perRoute!);
+      if (c === undefined) this.perRoute.set(perRoute!, (c = new FaultSettings(parsed)));
+      settings = c;
+    }
+    return new FaultFilter(this, settings);
   }
 }
 
@@ -48,14 +67,17 @@ class FaultFilter implements HttpFilter {
   private s: HttpStreamCallbacks | null = null;
   private counted = false;
 
-  constructor(private readonly f: FaultFilterFactory) {}
+  constructor(
+    private readonly f: FaultFilterFactory,
+    private readonly settings: FaultSettings,
+  ) {}
 
   decodeHeaders(s: HttpStreamCallbacks, _end: boolean): FilterStatus {
     const f = this.f;
-    const c = f.config;
+    const c = this.settings.config;
     if (c.upstreamCluster !== '' && s.route?.cluster !== c.upstreamCluster) return CONTINUE;
-    const req = { method: s.method, authority: s.authority, path: s.path, scheme: s.scheme, random: 0, header: (n: string) => s.requestHeaders.getAll(n) };
-    for (const m of f.headers) if (!m.match(req)) return CONTINUE;
+    const headers = this.settings.headers;
+    for (let i = 0; i < headers.length; i++) if (!headers[i]!.match(s)) return CONTINUE;
     if (c.maxActiveFaults !== undefined && f.active >= c.maxActiveFaults) return CONTINUE;
     this.s = s;
     const h = s.requestHeaders;
@@ -85,7 +107,7 @@ class FaultFilter implements HttpFilter {
   }
 
   private maybeAbort(s: HttpStreamCallbacks): boolean {
-    const a = this.f.config.abort;
+    const a = this.settings.config.abort;
     if (a === undefined) return false;
     const h = s.requestHeaders;
     let status = a.httpStatus;

@@ -2,7 +2,10 @@
 // lazily from elapsed time: tokens_per_fill every fill_interval, capped at max_tokens); a request
 // takes a token when the filter is enabled for it, and when none is left and enforcement applies
 // it gets Envoy's local reply: 429 "local_rate_limited", flag RL. Stats under
-// <stat_prefix>.http_local_rate_limit.{enabled,enforced,rate_limited,ok}.
+// <stat_prefix>.http_local_rate_limit.{enabled,enforced,rate_limited,ok}. A route's
+// typed_per_filter_config LocalRateLimit replaces the filter's config for that route with its
+// own bucket (made once per override, shared by the route's streams) and its own stat_prefix.
+import type { TypedPerFilterConfig } from '../../../../config/model/route';
 import type { FilterStatus, HttpFilter, HttpFilterFactory, HttpStreamCallbacks } from '../../../../engine/http/filter-api';
 import { CONTINUE } from '../../../../engine/http/filter-api';
 import type { Counter } from '../../../../stats/counter';
@@ -14,8 +17,30 @@ function hit(p: PercentConfig): boolean {
   return p.numerator >= p.denominator || Math.random() * p.denominator < p.numerator;
 }
 
-export class LocalRateLimitFilterFactory implements HttpFilterFactory, HttpFilter {
+export class LocalRateLimitFilterFactory implements HttpFilterFactory {
   readonly name = 'envoy.filters.http.local_ratelimit';
+  private readonly limiter: LocalRateLimiter;
+  private readonly perRoute = new WeakMap<TypedPerFilterConfig, LocalRateLimiter>();
+
+  constructor(
+    config: LocalRateLimitConfig,
+    private readonly ctx: HttpFilterContext,
+  ) {
+    this.limiter = new LocalRateLimiter(config, ctx);
+  }
+
+  /** Stateless per stream: the (route's) limiter is the filter instance. */
+  create(perRoute?: TypedPerFilterConfig): HttpFilter {
+    const parsed = perRoute?.parsed as LocalRateLimitConfig | undefined;
+    if (parsed === undefined || typeof parsed.statPrefix !== 'string') return this.limiter;
+    let l = this.perRoute.get(perRoute!);
+    if (l === undefined) this.perRoute.set(perRoute!, (l = new LocalRateLimiter(parsed, this.ctx)));
+    return l;
+  }
+}
+
+/** One token bucket with its enable/enforce fractions and stats. */
+class LocalRateLimiter implements HttpFilter {
   private tokens: number;
   private lastFill = Date.now();
   private readonly enabled: Counter;
@@ -36,11 +61,6 @@ export class LocalRateLimitFilterFactory implements HttpFilterFactory, HttpFilte
     this.ok = s.counter('ok');
     // Static header values only (formatted values would need the stream; Istio sends literals).
     this.extra = config.responseHeadersToAdd.flatMap((h) => [h.name, h.value]);
-  }
-
-  /** Stateless per stream: the factory is its own filter instance. */
-  create(): HttpFilter {
-    return this;
   }
 
   private take(): boolean {
