@@ -49,6 +49,9 @@ describe('retry policy: headers, gRPC conditions and request-header control', ()
     h = await startHarness(
       hcmBootstrap({
         clusters: [cluster('up', [up.port])],
+        // Loopback clients without XFF are internal with use_remote_address, so Envoy honours
+        // their x-envoy-* control headers (external requests have them stripped by the HCM).
+        hcm: { use_remote_address: true },
         virtualHosts: [
           {
             name: 'main',

@@ -20,6 +20,7 @@ import { httpToGrpcStatus } from './local-reply';
 import type { DownstreamTlsInfo, HeaderFormatContext, RouteRequest } from './route/route-request';
 import { perFilterConfigFor, type RouteMatch } from './route/route-table';
 import { StreamDurationTimer, streamDurationMs, type StreamDurationOwner } from './stream-duration';
+import { mutateForwardedFor, type XffResult } from './xff';
 
 /** What the stream needs from its downstream codec. */
 export interface DownstreamCodec {
@@ -55,16 +56,29 @@ export function httpDate(nowMs: number): string {
 
 const TWO_53 = 2 ** 53;
 
-/** True for loopback, RFC 1918 and IPv6 ULA/loopback addresses (Envoy's default internal set). */
-export function isInternalAddress(ip: string): boolean {
-  if (ip.startsWith('::ffff:')) ip = ip.slice(7);
-  if (ip.startsWith('127.') || ip.startsWith('10.') || ip.startsWith('192.168.')) return true;
-  if (ip.startsWith('172.')) {
-    const b = Number(ip.split('.')[1]);
-    return b >= 16 && b <= 31;
-  }
-  return ip === '::1' || /^f[cd]/i.test(ip);
-}
+/** Reused result of the XFF computation (filled and read synchronously in decodeHeaders). */
+const XFF: XffResult = { remoteIp: '', remotePort: 0, internal: false, edge: false };
+
+/** x-envoy-* request headers Envoy strips from external requests (cleanInternalHeaders). */
+const EXTERNAL_STRIPPED = [
+  'x-envoy-retriable-status-codes',
+  'x-envoy-retriable-header-names',
+  'x-envoy-retry-on',
+  'x-envoy-retry-grpc-on',
+  'x-envoy-max-retries',
+  'x-envoy-upstream-alt-stat-name',
+  'x-envoy-upstream-rq-timeout-ms',
+  'x-envoy-upstream-rq-per-try-timeout-ms',
+  'x-envoy-upstream-rq-timeout-alt-response',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-envoy-force-trace',
+  'x-envoy-ip-tags',
+  'x-envoy-original-url',
+  'x-envoy-hedge-on-per-try-timeout',
+  'x-envoy-internal',
+];
+/** Also stripped when we are the first hop (edge). */
+const EDGE_STRIPPED = ['x-envoy-decorator-operation', 'x-envoy-downstream-service-cluster', 'x-envoy-downstream-service-node'];
 
 export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLogRecord, HeaderFormatContext, StreamDurationOwner {
   method = '';
@@ -123,6 +137,9 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
   private endHr = -1;
   /** Opaque per-codec slot (the H2 stream object). */
   codecStream: unknown = null;
+  /** The downstream remote address after XFF handling (the connection's peer until then). */
+  private remoteIp = '';
+  private remotePort = 0;
   /** max_stream_duration timer, only for streams with a limit. */
   private durationTimer: StreamDurationTimer | null = null;
 
@@ -187,27 +204,30 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     if (cfg.headersWithUnderscoresAction !== 'ALLOW' && !this.checkUnderscores()) return;
     if (this.path !== '' && !this.normalizePath()) return;
 
-    // x-forwarded-for / x-envoy-internal (ConnectionManagerUtility::mutateRequestHeaders).
-    const remote = this.connection.remoteIp;
-    let internal: boolean;
+    // x-forwarded-for, the trusted client address, x-envoy-internal and x-envoy-external-address
+    // (ConnectionManagerUtility::mutateRequestHeaders; see xff.ts).
+    const conn = this.connection;
+    const x = XFF;
+    mutateForwardedFor(cfg, conn.remoteIp, conn.remotePort, hcm.localIp, h, x);
+    this.remoteIp = x.remoteIp;
+    this.remotePort = x.remotePort;
+    const internal = x.internal;
     if (cfg.useRemoteAddress) {
-      if (!cfg.skipXffAppend) {
-        const xff = h.get('x-forwarded-for');
-        h.set('x-forwarded-for', xff === undefined ? remote : `${xff},${remote}`);
-      }
-      internal = isInternalAddress(remote);
-      if (internal) h.set('x-envoy-internal', 'true');
-      else {
-        h.remove('x-envoy-internal');
-        for (let i = 0; i < hcm.internalOnlyHeaders.length; i++) h.remove(hcm.internalOnlyHeaders[i]!);
-      }
-      h.set('x-forwarded-proto', this.scheme);
+      // An untrusted previous hop's x-forwarded-proto is replaced by what we saw.
+      if (cfg.xffNumTrustedHops === 0 || !h.has('x-forwarded-proto')) h.set('x-forwarded-proto', this.scheme);
+      else this.scheme = h.get('x-forwarded-proto')!.toLowerCase();
     } else {
-      internal = h.get('x-envoy-internal') === 'true';
       const xfp = h.get('x-forwarded-proto');
       if (xfp === undefined) h.add('x-forwarded-proto', this.scheme);
       else this.scheme = xfp.toLowerCase();
     }
+    if (internal) h.set('x-envoy-internal', 'true');
+    else {
+      if (x.edge) for (let i = 0; i < EDGE_STRIPPED.length; i++) h.remove(EDGE_STRIPPED[i]!);
+      for (let i = 0; i < EXTERNAL_STRIPPED.length; i++) h.remove(EXTERNAL_STRIPPED[i]!);
+      for (let i = 0; i < hcm.internalOnlyHeaders.length; i++) h.remove(hcm.internalOnlyHeaders[i]!);
+    }
+    if (x.edge) h.set('x-envoy-external-address', x.remoteIp);
     // te: only "trailers" may pass (Envoy strips every other TE value).
     const te = h.get('te');
     if (te !== undefined && te.toLowerCase() !== 'trailers') h.remove('te');
@@ -565,16 +585,18 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     const c = this.connection;
     return joinHostPort(c.destinationIp, c.destinationPort);
   }
+  /** Envoy's downstream remote address: the XFF-derived client (port 0) when configured so. */
   get downstreamRemoteAddress(): string {
+    if (this.remoteIp === '') return this.downstreamDirectRemoteAddress;
+    return joinHostPort(this.remoteIp, this.remotePort);
+  }
+  get downstreamDirectRemoteAddress(): string {
     const c = this.connection;
     return joinHostPort(c.remoteIp, c.remotePort);
   }
-  get downstreamDirectRemoteAddress(): string {
-    return this.downstreamRemoteAddress;
-  }
   /** The downstream remote IP without port (hash_policy source_ip). */
   get downstreamRemoteIp(): string {
-    const ip = this.connection.remoteIp;
+    const ip = this.remoteIp !== '' ? this.remoteIp : this.connection.remoteIp;
     return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
   }
   get requestedServerName(): string {

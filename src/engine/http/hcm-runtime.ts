@@ -12,6 +12,7 @@ import type { HttpConnectionManagerConfig, HttpFilterInstanceConfig } from '../.
 import type { StatsScope } from '../../stats/stats-store';
 import { buildHcmTracing, type SharedTracingSink } from '../../tracing/hcm-tracing';
 import type { Tracer } from '../../tracing/tracer';
+import { tracingEnvironment } from '../../tracing/tracing-environment';
 import type { DownstreamConnection } from '../api/network-filter';
 import type { HttpFilter, HttpFilterFactory } from './filter-api';
 import { hcmStats, type HcmStats } from './hcm-stats';
@@ -38,6 +39,8 @@ export class HcmRuntime {
   /** Upgrade types enabled on this HCM (lower-case). */
   readonly upgrades: ReadonlySet<string>;
   private warnedUnknown = new Set<string>();
+  /** The local node's address, appended to XFF for loopback peers (Envoy's local_info address). */
+  readonly localIp: string;
   /** Built once from the HCM tracing config (+ bootstrap provider); null = tracing off. */
   readonly tracer: Tracer | null;
   /** The exporter shared per provider; told the ClusterManager to reach the collector through. */
@@ -82,6 +85,7 @@ export class HcmRuntime {
     this.anyDisabled = disabled.includes(true);
     this.accessLogs = config.accessLogs.map((a) => createAccessLogger(a));
     this.upgrades = new Set(config.upgradeConfigs.filter((u) => u.enabled).map((u) => u.upgradeType));
+    this.localIp = tracingEnvironment().node.localIp;
     const tracing = buildHcmTracing(config.tracing, log);
     this.tracer = tracing?.tracer ?? null;
     this.tracingSink = tracing?.sink;
