@@ -37,8 +37,9 @@ export interface AdsClientOptions {
   readonly node: DecodedMessage;
   readonly apiType?: AdsApiType;
   /**
-   * The discovery service to call: 'ads' (default, AggregatedDiscoveryService) or 'sds'
-   * (SecretDiscoveryService: an api_config_source SDS stream; Istio serves it SotW only).
+   * The discovery service to call: 'ads' (default, AggregatedDiscoveryService) or a per-type
+   * service for an api_config_source stream ('sds': SecretDiscoveryService, Istio's sds-grpc;
+   * 'lds', 'cds', 'rds', 'eds').
    */
   readonly service?: XdsService;
   /** Envoy's ads_config.set_node_on_first_message_only (Istio sets it). */
@@ -48,6 +49,8 @@ export interface AdsClientOptions {
   readonly onResponse: AdsUpdateHandler;
   /** Plaintext when unset. */
   readonly credentials?: grpc.ChannelCredentials;
+  /** Extra channel options (TLS: grpc.ssl_target_name_override for SNI). */
+  readonly channelOptions?: grpc.ChannelOptions;
 }
 
 /** What admin and tests can read about one type's subscription. */
@@ -150,7 +153,7 @@ export class AdsClient extends EventEmitter {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.client = createAdsChannelClient(this.options.target, this.options.credentials);
+    this.client = createAdsChannelClient(this.options.target, this.options.credentials, this.options.channelOptions);
     this.openStream();
   }
 
