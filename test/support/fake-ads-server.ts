@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protojson from 'protobufjs/ext/protojson.js';
 import { adsMessageTypes, adsServiceDefinition, serviceMethodNames, type XdsService } from '../../src/xds/ads-grpc';
-import { typeForUrl } from '../../src/gen/proto-root';
+import { lookupType, typeForUrl } from '../../src/gen/proto-root';
+import { fromProtoJson } from '../../src/config/bootstrap/proto-json';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, isWildcardType, LISTENER_TYPE_URL, nameFieldFor, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../../src/xds/type-urls';
 
 /** One resource the server holds: the Any value bytes plus the Any type URL to send. */
@@ -418,4 +419,16 @@ export function loadFrontendCorpus(): Map<string, CorpusResponse> {
   const out = new Map<string, CorpusResponse>();
   for (const [typeUrl, file] of Object.entries(FRONTEND_CORPUS_FILES)) out.set(typeUrl, loadCorpusResponse(`${FRONTEND_CORPUS_DIR}/${file}`));
   return out;
+}
+
+/** A resource from its proto3 JSON (snake_case or camelCase), named by `name` or `cluster_name`. */
+export function protoResource(typeName: string, json: Record<string, unknown>): FakeResource {
+  const t = lookupType(typeName);
+  const name = String(json.name ?? json.cluster_name);
+  return { name, value: t.encode(fromProtoJson(t, json)).finish() };
+}
+
+/** An api_config_source (transport V3) naming one envoy_grpc cluster, as a bootstrap or resource carries it. */
+export function apiConfigSource(clusterName: string, apiType: 'GRPC' | 'DELTA_GRPC' = 'GRPC', setNodeOnFirstMessageOnly = true): object {
+  return { api_config_source: { api_type: apiType, transport_api_version: 'V3', set_node_on_first_message_only: setNodeOnFirstMessageOnly, grpc_services: [{ envoy_grpc: { cluster_name: clusterName } }] }, resource_api_version: 'V3', initial_fetch_timeout: '0s' };
 }
