@@ -66,6 +66,12 @@ export class ApiSourceStreams {
     return 'grpc' in this.resolve(source);
   }
 
+  /** Why no stream can be opened for this source, or undefined when one can. */
+  problem(source: string): string | undefined {
+    const r = this.resolve(source);
+    return 'error' in r ? r.error : undefined;
+  }
+
   /** The client of a source's stream (tests, admin). */
   client(source: string): AdsClient | undefined {
     return this.streams.get(source)?.client;

@@ -17,12 +17,13 @@
 //   ApiSourceStreams[kind] --(source, update)--> ConfigStore.apply/applyFrom --change--> ...
 //        ^                     |  apiSources(kind)
 //        +---------------------+
-import { PATH_SOURCE_PREFIX } from '../store/dependencies';
+import { fail, type Result } from '../common/result';
+import { clusterEdsSource, listenerRdsRefs, PATH_SOURCE_PREFIX } from '../store/dependencies';
 import { FileSource } from './file-source';
 import type { Logger } from 'pino';
 import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
 import { parseApiSourceKey, apiSourceKey } from '../config/model/config-source';
-import { ConfigStore, type NamedKind, type StoreChange, type XdsKind } from '../store/config-store';
+import { ConfigStore, type NamedKind, type StoreChange, type StoreTranslators, type XdsKind } from '../store/config-store';
 import { ConfigHistory } from '../store/config-history';
 import { SnapshotBuilder, type Publication } from '../store/snapshot-builder';
 import type { StatsStore } from '../stats/stats-store';
@@ -120,7 +121,7 @@ export class XdsController {
       staticListeners: bootstrap.staticListeners,
       staticClusters: bootstrap.staticClusters,
       staticSecrets: bootstrap.staticSecrets,
-      translators: xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped')),
+      translators: this.translators(),
       ...(options.initialFetchTimeoutMs ? { initialFetchTimeoutMs: options.initialFetchTimeoutMs } : {}),
       onAsyncChange: (change) => {
         this.log.info({ type: change.kind, warmed: change.warmed }, 'xds: initial fetch timed out; warming without it');
@@ -133,6 +134,33 @@ export class XdsController {
     this.history = new ConfigHistory(options.historySize);
     this.builder = new SnapshotBuilder(this.store, options.publish, { generation: options.generation, ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}) });
     this.updateGauges();
+  }
+
+  /**
+   * The store's translators, plus Envoy's check that an RDS/EDS api_config_source names a
+   * gRPC service we can stream from (a static cluster with one endpoint and usable TLS): Envoy
+   * rejects such a listener or cluster when it creates the subscription, so it is NACKed with
+   * the reason rather than left waiting for resources that can never come.
+   */
+  private translators(): StoreTranslators {
+    const base = xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped'));
+    const check = <T>(r: Result<T>, sources: (v: T) => { kind: 'rds' | 'eds'; source: string; path: string }[]): Result<T> => {
+      if (!r.ok) return r;
+      const errors = sources(r.value).flatMap((s) => {
+        const problem = this.streams[s.kind].problem(s.source);
+        return problem ? [{ path: s.path, reason: problem }] : [];
+      });
+      return errors.length ? fail(errors) : r;
+    };
+    return {
+      ...base,
+      lds: (m) => check(base.lds(m), (l) => listenerRdsRefs(l).flatMap((r) => (r.source === undefined ? [] : [{ kind: 'rds' as const, source: r.source, path: `rds.config_source.api_config_source (route_config_name '${r.routeConfigName}')` }]))),
+      cds: (m) =>
+        check(base.cds(m), (c) => {
+          const source = clusterEdsSource(c);
+          return source === undefined ? [] : [{ kind: 'eds' as const, source, path: 'eds_cluster_config.eds_config.api_config_source' }];
+        }),
+    };
   }
 
   get initDone(): boolean {

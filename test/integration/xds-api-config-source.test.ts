@@ -62,9 +62,9 @@ async function tryGet(port: number): Promise<{ status: number; headers: http.Inc
   }
 }
 
-function listener(port: number, rdsSource: object): FakeResource {
+function listener(port: number, rdsSource: object, name = 'api-http'): FakeResource {
   return protoResource('envoy.config.listener.v3.Listener', {
-    name: 'api-http',
+    name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     filter_chains: [
       {
@@ -197,6 +197,19 @@ describe('api_config_source streams', () => {
     expect(nack.request.errorDetail.message).toMatch(/bad-svc/);
     expect(nack.request.errorDetail.message).toMatch(/eds_cluster_config\.eds_config\.api_config_source\.transport_api_version/);
     expect((await get(port)).body).toBe('a');
+
+    // NACK on the LDS stream: a listener whose RDS source names no static cluster is refused (as
+    // Envoy refuses to create that subscription) instead of warming forever; a later fix is ACKed.
+    const orphanPort = await freePort();
+    xds.setResources(LISTENER_TYPE_URL, [listener(port, apiConfigSource('xds-api')), listener(orphanPort, apiConfigSource('nowhere'), 'orphan')], 'l2');
+    xds.push(LISTENER_TYPE_URL);
+    const ldsNack = await xds.waitForRequest((r) => r.service === 'lds' && !!r.request.errorDetail?.message);
+    expect(ldsNack.request.versionInfo).toBe('l1');
+    expect(ldsNack.request.errorDetail.message).toMatch(/orphan/);
+    expect(ldsNack.request.errorDetail.message).toMatch(/rds\.config_source\.api_config_source.*unknown static cluster 'nowhere'/);
+    xds.setResources(LISTENER_TYPE_URL, [listener(port, apiConfigSource('xds-api'))], 'l3');
+    xds.push(LISTENER_TYPE_URL);
+    await xds.waitForRequest((r) => r.service === 'lds' && r.request.versionInfo === 'l3' && !r.request.errorDetail);
 
     // EDS over the delta stream: the endpoint moves to b.
     xds.setResources(ENDPOINT_TYPE_URL, [endpoints('api-svc', b.port)], 'e2');
