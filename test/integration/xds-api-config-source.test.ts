@@ -63,7 +63,11 @@ async function tryGet(port: number): Promise<{ status: number; headers: http.Inc
 }
 
 function listener(port: number, rdsSource: object, name = 'api-http'): FakeResource {
-  return protoResource('envoy.config.listener.v3.Listener', {
+  return protoResource('envoy.config.listener.v3.Listener', listenerJson(port, rdsSource, name));
+}
+
+function listenerJson(port: number, rdsSource: object, name: string): Record<string, unknown> {
+  return {
     name,
     address: { socket_address: { address: '127.0.0.1', port_value: port } },
     filter_chains: [
@@ -81,11 +85,15 @@ function listener(port: number, rdsSource: object, name = 'api-http'): FakeResou
         ],
       },
     ],
-  });
+  };
 }
 
 function edsCluster(name: string, edsSource: object): FakeResource {
-  return protoResource('envoy.config.cluster.v3.Cluster', { name, type: 'EDS', connect_timeout: '1s', eds_cluster_config: { service_name: name, eds_config: edsSource } });
+  return protoResource('envoy.config.cluster.v3.Cluster', edsClusterJson(name, edsSource));
+}
+
+function edsClusterJson(name: string, edsSource: object): Record<string, unknown> {
+  return { name, type: 'EDS', connect_timeout: '1s', eds_cluster_config: { service_name: name, eds_config: edsSource } };
 }
 
 function routes(cluster: string, version: string): FakeResource {
@@ -281,5 +289,38 @@ describe('api_config_source streams', () => {
     ads.setResources(CLUSTER_TYPE_URL, [], 'c2');
     ads.push(CLUSTER_TYPE_URL);
     await until('EDS stream closed', () => xds.streams.eds.sources().length === 0 && eds.openStreamIds.length === 0);
+  }, 30_000);
+
+  it('static listeners and clusters load RDS and EDS from their api_config_sources without any dynamic_resources', async () => {
+    const a = await upstream((_q, r) => r.end('a'));
+    const b = await upstream((_q, r) => r.end('b'));
+    cleanup.push(() => a.close(), () => b.close());
+    const dir = mkdtempSync(join(tmpdir(), 'xds-api-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const xds = await FakeAdsServer.start({ services: ['rds', 'eds'] });
+    cleanup.push(() => xds.stop());
+    const port = await freePort();
+    xds.setResources(ROUTE_TYPE_URL, [routes('static-svc', 'r1')], 'r1');
+    xds.setResources(ENDPOINT_TYPE_URL, [endpoints('static-svc', a.port)], 'e1');
+    const bootstrap = {
+      node: NODE,
+      static_resources: {
+        listeners: [listenerJson(port, apiConfigSource('xds-api'), 'static-http')],
+        clusters: [pipeCluster('xds-api', xds.target.replace(/^unix:\/\//, '')), edsClusterJson('static-svc', apiConfigSource('xds-api', 'DELTA_GRPC'))],
+      },
+    };
+    const server = await startServer(bootstrap, dir);
+    cleanup.push(() => server.stop());
+    const first = await until('traffic through static RDS/EDS', async () => {
+      const r = await tryGet(port);
+      return r?.status === 200 ? r : undefined;
+    });
+    expect(first.body).toBe('a');
+    expect(first.headers['x-route-version']).toBe('r1');
+    expect(new Set(xds.requests.map((r) => r.service))).toEqual(new Set(['rds', 'eds']));
+    xds.setResources(ENDPOINT_TYPE_URL, [endpoints('static-svc', b.port)], 'e2');
+    xds.push(ENDPOINT_TYPE_URL);
+    await until('EDS change live', async () => (await tryGet(port))?.body === 'b');
+    await until('ACKs', () => allAcked(xds));
   }, 30_000);
 });

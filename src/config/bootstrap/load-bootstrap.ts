@@ -10,6 +10,7 @@ import { lookupType } from '../../gen/proto-root';
 import { builtinParsers } from '../../extensions/parsers';
 import type { AdsConfig, BootstrapConfig, ConfigSourceConfig, DynamicResourcesConfig } from '../model/bootstrap';
 import type { ClusterConfig } from '../model/cluster';
+import type { GrpcServiceTarget } from '../model/config-source';
 import { DEFAULT_STATS_CONFIG } from '../model/stats';
 import type { ListenerConfig } from '../model/listener';
 import { translateAddress } from '../translate/address';
@@ -152,13 +153,16 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     listeners.push(cfg);
   });
   const clusters: ClusterConfig[] = [];
+  const edsApiTargets: [number, GrpcServiceTarget][] = [];
   const cnames = new Set<string>();
   ((staticResources.clusters ?? []) as Msg[]).forEach((c, i) => {
     const sink = errors.at(`static_resources.clusters[${i}]`);
     const cfg = translateCluster(c, ext, sink);
     if (!cfg) return;
     if (cnames.has(cfg.name)) sink.add('name', `duplicate cluster name '${cfg.name}'`);
-    if (cfg.type === 'EDS' && !message.dynamicResources) sink.add('type', 'EDS cluster in a bootstrap without dynamic_resources');
+    // An EDS cluster over ADS needs ads_config; one with its own api_config_source does not.
+    if (cfg.type === 'EDS' && !cfg.edsApiSource && !message.dynamicResources) sink.add('type', 'EDS cluster over ADS in a bootstrap without dynamic_resources');
+    if (cfg.edsApiSource) edsApiTargets.push([i, cfg.edsApiSource.target]);
     cnames.add(cfg.name);
     clusters.push(cfg);
   });
@@ -185,6 +189,9 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
   const dyn = dynamicResources(message.dynamicResources, errors);
   for (const t of dyn.ads?.targets ?? []) {
     if (t.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add('dynamic_resources.ads_config.grpc_services', `unknown static cluster '${t.clusterName}'`);
+  }
+  for (const [i, t] of edsApiTargets) {
+    if (t.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add(`static_resources.clusters[${i}].eds_cluster_config.eds_config.api_config_source.grpc_services[0].envoy_grpc.cluster_name`, `unknown static cluster '${t.clusterName}'`);
   }
   for (const [field, src] of [['lds_config', dyn.lds], ['cds_config', dyn.cds]] as const) {
     const t = src?.kind === 'api' ? src.api.target : undefined;

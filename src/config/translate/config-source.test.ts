@@ -68,6 +68,16 @@ describe('bootstrap lds_config / cds_config', () => {
     expect(b.config.dynamicResources.cds).toMatchObject({ kind: 'api', api: { apiType: 'DELTA_GRPC' } });
   });
 
+  it('a static EDS cluster may stream from its own api_config_source, which must name a static cluster', () => {
+    const boot = (cluster: string) => ({
+      node: { id: 'n', cluster: 'c' },
+      static_resources: { clusters: [{ name: 'xds-api', type: 'STATIC', load_assignment: { cluster_name: 'xds-api', endpoints: [] } }, { name: 'svc', type: 'EDS', eds_cluster_config: { eds_config: grpc({ grpc_services: [{ envoy_grpc: { cluster_name: cluster } }] }) } }] },
+    });
+    const flags = { configPath: undefined, allowUnknownStaticFields: false, serviceNode: undefined, serviceCluster: undefined, serviceZone: undefined };
+    expect(loadBootstrap({ ...flags, configYaml: JSON.stringify(boot('xds-api')) }).config.staticClusters[1]!.edsApiSource).toMatchObject({ target: { clusterName: 'xds-api' } });
+    expect(() => loadBootstrap({ ...flags, configYaml: JSON.stringify(boot('nope')) })).toThrow(/static_resources\.clusters\[1\]\.eds_cluster_config\.eds_config\.api_config_source\.grpc_services\[0\]\.envoy_grpc\.cluster_name: unknown static cluster 'nope'/);
+  });
+
   it('fails the load with the field path', () => {
     expect(messages({ cds_config: grpc({ transport_api_version: 'V2' }) })).toContain('dynamic_resources.cds_config.api_config_source.transport_api_version');
     expect(messages({ lds_config: { api_config_source: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'nope' } }] } } })).toContain("dynamic_resources.lds_config.api_config_source.grpc_services[0].envoy_grpc.cluster_name: unknown static cluster 'nope'");
