@@ -8,6 +8,8 @@
 //   streams reconnect and re-subscribe after the server drops them.
 // - mixed: LDS/CDS/RDS over ADS, EDS over a separate EDS server: the ADS stream never carries
 //   ClusterLoadAssignment, and the cluster warms until the EDS server answers.
+// - static listeners and EDS clusters with their own RDS/EDS sources, no dynamic_resources.
+// - LDS and CDS over DELTA_GRPC sources: wildcard delta subscriptions and removals.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -321,6 +323,51 @@ describe('api_config_source streams', () => {
     xds.setResources(ENDPOINT_TYPE_URL, [endpoints('static-svc', b.port)], 'e2');
     xds.push(ENDPOINT_TYPE_URL);
     await until('EDS change live', async () => (await tryGet(port))?.body === 'b');
+    await until('ACKs', () => allAcked(xds));
+  }, 30_000);
+
+  it('LDS and CDS over DELTA_GRPC api_config_sources: wildcard delta subscriptions, additions and removals', async () => {
+    const a = await upstream((_q, r) => r.end('a'));
+    cleanup.push(() => a.close());
+    const dir = mkdtempSync(join(tmpdir(), 'xds-api-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const xds = await FakeAdsServer.start({ services: ['lds', 'cds'] });
+    cleanup.push(() => xds.stop());
+    const port = await freePort();
+    const staticCluster = (name: string) =>
+      protoResource('envoy.config.cluster.v3.Cluster', { name, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: a.port } } } }] }] } });
+    const tcpListener = (name: string, listenPort: number) =>
+      protoResource('envoy.config.listener.v3.Listener', {
+        name,
+        address: { socket_address: { address: '127.0.0.1', port_value: listenPort } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: name, cluster: 'delta-svc' } }] }],
+      });
+    xds.setResources(CLUSTER_TYPE_URL, [staticCluster('delta-svc'), staticCluster('spare')], 'c1');
+    xds.setResources(LISTENER_TYPE_URL, [tcpListener('delta-tcp', port)], 'l1');
+    const bootstrap = {
+      node: NODE,
+      dynamic_resources: { lds_config: apiConfigSource('xds-api', 'DELTA_GRPC'), cds_config: apiConfigSource('xds-api', 'DELTA_GRPC') },
+      static_resources: { clusters: [pipeCluster('xds-api', xds.target.replace(/^unix:\/\//, ''))] },
+    };
+    const server = await startServer(bootstrap, dir);
+    cleanup.push(() => server.stop());
+    await until('LIVE', () => server.serverState === 'LIVE');
+    expect(await until('traffic', () => tryGet(port))).toMatchObject({ status: 200, body: 'a' });
+    const streams = [...streamsOf(xds).values()];
+    expect(streams.map((reqs) => reqs[0]!.service).sort()).toEqual(['cds', 'lds']);
+    // Wildcard in delta: the first request subscribes to nothing by name.
+    for (const reqs of streams) expect(reqs.every((r) => r.delta && r.request.resourceNamesSubscribe.every((n: string) => n === '*'))).toBe(true);
+    const xc = server.xdsController!;
+    expect(xc.store.cds.has('spare')).toBe(true);
+
+    // A delta removal of a cluster and of the listener.
+    xds.removeResources(CLUSTER_TYPE_URL, ['spare'], 'c2');
+    xds.push(CLUSTER_TYPE_URL);
+    await until('cluster removed', () => !xc.store.cds.has('spare'));
+    xds.removeResources(LISTENER_TYPE_URL, ['delta-tcp'], 'l2');
+    xds.push(LISTENER_TYPE_URL);
+    await until('listener removed', () => !xc.store.lds.has('delta-tcp'));
+    await until('listener closed', async () => (await tryGet(port)) === undefined);
     await until('ACKs', () => allAcked(xds));
   }, 30_000);
 });
