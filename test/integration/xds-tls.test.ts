@@ -4,6 +4,7 @@
 // - mTLS: the server requires a client certificate; the proxy presents one loaded over SDS from
 //   a DiscoveryResponse file (as Istio does for file-mounted certs), trusts the CA from a file,
 //   sends the configured SNI, checks the server's SPIFFE SAN, and applies its config.
+// - mTLS with certificate, key and CA as file DataSources in the context (prefix SAN matcher).
 // - a server whose SAN does not match: no config applied, the failure logged, and the proxy
 //   keeps retrying with backoff (several TLS connections, no xDS request ever reaches the server).
 // - no client certificate against an mTLS server: refused the same way.
@@ -189,6 +190,23 @@ describe('TLS to the xDS server', () => {
     expect(await until('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
     expect(ads.requests.some((r) => r.typeUrl === LISTENER_TYPE_URL && r.request.versionInfo === 'l1')).toBe(true);
     expect(relay.snis[0]).toBe(SNI);
+  }, 20_000);
+
+  it('mTLS with the certificate, key and CA as file DataSources in the context itself', async () => {
+    const { ads, relay, dir, port } = await setup(istiod, true);
+    const fileContext = {
+      sni: SNI,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: proxyCert.certPath }, private_key: { filename: proxyCert.keyPath } }],
+        validation_context: { trusted_ca: { filename: ca.certPath }, match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/ns/istio-system/' } }] },
+      },
+    };
+    const { server } = await startServer(dir, relay.port, fileContext);
+    cleanup.push(() => server.stop());
+    await until('LIVE over TLS', () => server.serverState === 'LIVE');
+    expect(await until('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
+    expect(ads.requests.length).toBeGreaterThan(0);
+    expect(relay.snis.every((s) => s === SNI)).toBe(true);
   }, 20_000);
 
   it('a server certificate whose SAN does not match: nothing applied, error logged, retried with backoff', async () => {
