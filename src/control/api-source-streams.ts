@@ -22,7 +22,7 @@ import { AdsClient } from '../xds/ads-client';
 import type { XdsService } from '../xds/ads-grpc';
 import type { AdsUpdate, AdsUpdateResult, DecodedMessage } from '../xds/ads-types';
 import type { BackoffOptions } from '../xds/backoff';
-import { resolveGrpcService, type GrpcTarget } from './grpc-target';
+import { channelClientOptions, resolveGrpcService, type GrpcTarget } from './grpc-target';
 
 /** Watch every resource of the type (LDS/CDS) rather than names. */
 export const WILDCARD = '*';
@@ -126,12 +126,16 @@ export class ApiSourceStreams {
     client.watch(this.options.typeUrl, names.includes(WILDCARD) ? WILDCARD : names);
   }
 
+  private what(api: ApiConfigSourceConfig): string {
+    return `${this.options.kind} config source '${api.target.kind === 'envoy_grpc' ? api.target.clusterName : api.target.targetUri}'`;
+  }
+
   private resolve(source: string): Resolved {
     let r = this.resolved.get(source);
     if (!r) {
       const kind = this.options.kind;
       const api = this.options.sourceConfig(source);
-      const res = api ? resolveGrpcService(this.options.bootstrap, api.target, `${kind} config source '${api.target.kind === 'envoy_grpc' ? api.target.clusterName : api.target.targetUri}'`) : { error: `${kind}: unknown config source '${source}'` };
+      const res = api ? resolveGrpcService(this.options.bootstrap, api.target, this.what(api)) : { error: `${kind}: unknown config source '${source}'` };
       if ('error' in res) {
         // Logged once per source: what names it does not wait for it.
         this.options.log.error({ source }, `${res.error}; ${kind} resources from it are not loaded`);
@@ -147,7 +151,7 @@ export class ApiSourceStreams {
 
   private open(source: string, r: { api: ApiConfigSourceConfig; grpc: GrpcTarget }, names: ReadonlySet<string>): void {
     const { kind } = this.options;
-    const { target, credentials, channelOptions } = r.grpc;
+    const { target, credentials } = r.grpc;
     const client = new AdsClient({
       target,
       node: this.options.node,
@@ -156,8 +160,7 @@ export class ApiSourceStreams {
       apiType: r.api.apiType,
       logger: this.options.log,
       onResponse: (u) => this.options.onResponse(source, u),
-      ...(credentials ? { credentials } : {}),
-      ...(channelOptions ? { channelOptions } : {}),
+      ...channelClientOptions(this.options.bootstrap, r.api.target, this.what(r.api), r.grpc),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
     });
     const stream: SourceStream = { client, target, names: new Set(names) };

@@ -8,6 +8,7 @@
 // source); an SDS secret that itself comes over xDS cannot secure the xDS stream. Used for the
 // ADS stream and every api_config_source stream (api-source-streams.ts); the data path's cluster
 // manager is not involved, as the control side never runs on a worker.
+import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -19,6 +20,7 @@ import type { SecretConfig } from '../config/model/secret';
 import type { UpstreamTlsContextConfig } from '../config/model/tls';
 import { translateSecret } from '../config/translate/secret';
 import { compileSanMatchers, parseSubjectAltNames } from '../engine/tls/san-matcher';
+import type { AdsClientOptions } from '../xds/ads-client';
 import { SECRET_TYPE_URL } from '../xds/type-urls';
 import { FileSource } from './file-source';
 
@@ -29,7 +31,29 @@ export interface GrpcTarget {
   readonly credentials?: grpc.ChannelCredentials;
   /** Channel options TLS needs (SNI through grpc.ssl_target_name_override). */
   readonly channelOptions?: grpc.ChannelOptions;
+  /** Identity of the TLS material, to notice rotation. */
+  readonly credentialsKey?: string;
   readonly warnings: string[];
+}
+
+/**
+ * AdsClient options for a resolved service: its credentials, and a refresher that re-reads the
+ * TLS material (file SDS secrets, rotated by the agent or a mounted volume) before each
+ * reconnect, so a new connection presents the current certificate.
+ */
+export function channelClientOptions(bootstrap: BootstrapConfig, t: GrpcServiceTarget, what: string, resolved: GrpcTarget): Pick<AdsClientOptions, 'credentials' | 'channelOptions' | 'credentialsKey' | 'refreshCredentials'> {
+  if (!resolved.credentials) return {};
+  return {
+    credentials: resolved.credentials,
+    ...(resolved.channelOptions ? { channelOptions: resolved.channelOptions } : {}),
+    ...(resolved.credentialsKey ? { credentialsKey: resolved.credentialsKey } : {}),
+    refreshCredentials: () => {
+      const r = resolveGrpcService(bootstrap, t, what);
+      // A failed re-read (a file mid-rotation) keeps the current channel.
+      if ('error' in r || !r.credentials || !r.credentialsKey) return undefined;
+      return { credentials: r.credentials, ...(r.channelOptions ? { channelOptions: r.channelOptions } : {}), key: r.credentialsKey };
+    },
+  };
 }
 
 export type GrpcTargetResult = GrpcTarget | { readonly error: string };
@@ -147,5 +171,8 @@ function tlsCredentials(bootstrap: BootstrapConfig, cluster: ClusterConfig, what
       return new Error(`xDS server certificate SANs (${cert.subjectaltname ?? 'none'}) match none of cluster '${cluster.name}' SAN matchers`);
     },
   });
-  return { credentials, ...(cfg.sni ? { channelOptions: { 'grpc.ssl_target_name_override': cfg.sni } } : {}), warnings };
+  const credentialsKey = createHash('sha256')
+    .update(JSON.stringify([certs[0]?.certificateChainPem, certs[0]?.privateKeyPem, ca, sanMatchers, acceptUntrusted, cfg.sni, c.tlsParams]))
+    .digest('hex');
+  return { credentials, credentialsKey, ...(cfg.sni ? { channelOptions: { 'grpc.ssl_target_name_override': cfg.sni } } : {}), warnings };
 }

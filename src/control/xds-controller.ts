@@ -31,7 +31,7 @@ import { AdsClient } from '../xds/ads-client';
 import type { AdsUpdate, AdsUpdateResult, DecodedMessage } from '../xds/ads-types';
 import type { BackoffOptions } from '../xds/backoff';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../xds/type-urls';
-import { resolveGrpcService, type GrpcTargetResult } from './grpc-target';
+import { channelClientOptions, resolveGrpcService, type GrpcTargetResult } from './grpc-target';
 import { ApiSourceStreams, WILDCARD } from './api-source-streams';
 import { xdsTranslators } from './resource-translators';
 
@@ -196,8 +196,7 @@ export class XdsController {
           setNodeOnFirstMessageOnly: dyn.ads.setNodeOnFirstMessageOnly,
           logger: this.log,
           onResponse: (u) => this.onResponse(u),
-          ...(resolved.credentials ? { credentials: resolved.credentials } : {}),
-          ...(resolved.channelOptions ? { channelOptions: resolved.channelOptions } : {}),
+          ...channelClientOptions(bootstrap, dyn.ads.targets[0]!, 'ads_config', resolved),
           ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         });
         this.client.on('disconnected', () => this.onDisconnected());

@@ -3,7 +3,8 @@
 // listening with grpc-js ServerCredentials.createSsl behind a relay that records the SNI):
 // - mTLS: the server requires a client certificate; the proxy presents one loaded over SDS from
 //   a DiscoveryResponse file (as Istio does for file-mounted certs), trusts the CA from a file,
-//   sends the configured SNI, checks the server's SPIFFE SAN, and applies its config.
+//   sends the configured SNI, checks the server's SPIFFE SAN, and applies its config; after a
+//   rotation of the file, a new connection presents the new certificate.
 // - mTLS with certificate, key and CA as file DataSources in the context (prefix SAN matcher).
 // - a server whose SAN does not match: no config applied, the failure logged, and the proxy
 //   keeps retrying with backoff (several TLS connections, no xDS request ever reaches the server).
@@ -190,6 +191,18 @@ describe('TLS to the xDS server', () => {
     expect(await until('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
     expect(ads.requests.some((r) => r.typeUrl === LISTENER_TYPE_URL && r.request.versionInfo === 'l1')).toBe(true);
     expect(relay.snis[0]).toBe(SNI);
+    // The server saw the proxy's certificate.
+    expect(ads.requests[0]!.peerCertSerial).toBe(proxyCert.serial);
+
+    // Rotation: a new certificate lands in the SDS file; after the connection drops, the proxy
+    // reconnects presenting it.
+    const rotated = ca.issue({ ns: 'default', sa: 'tls', name: 'proxy-rotated' });
+    sdsFile(dir, 'xds-client', rotated);
+    const seen = ads.requests.length;
+    relay.dropConnections();
+    const after = await ads.waitForRequest((r) => r.seq >= seen, 15_000);
+    expect(after.peerCertSerial).toBe(rotated.serial);
+    expect(rotated.serial).not.toBe(proxyCert.serial);
   }, 20_000);
 
   it('mTLS with the certificate, key and CA as file DataSources in the context itself', async () => {

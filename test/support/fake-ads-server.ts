@@ -33,6 +33,8 @@ export interface RecordedRequest {
   readonly streamId: number;
   /** The discovery service the stream called ('ads', 'cds', 'sds', ...). */
   readonly service: XdsService;
+  /** Serial of the client certificate on the stream's TLS connection (mTLS), upper-case hex. */
+  readonly peerCertSerial?: string;
   readonly delta: boolean;
   readonly typeUrl: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -66,6 +68,7 @@ interface StreamTypeState {
 interface FakeStream {
   readonly id: number;
   readonly service: XdsService;
+  readonly peerCertSerial?: string;
   readonly delta: boolean;
   readonly call: grpc.ServerDuplexStream<object, object>;
   readonly types: Map<string, StreamTypeState>;
@@ -216,7 +219,8 @@ export class FakeAdsServer {
   // ---- stream handling ----
 
   private onStream(call: grpc.ServerDuplexStream<object, object>, delta: boolean, service: XdsService): void {
-    const stream: FakeStream = { id: ++this.streamSeq, service, delta, call, types: new Map(), open: true };
+    const serial = call.getAuthContext?.()?.sslPeerCertificate?.serialNumber;
+    const stream: FakeStream = { id: ++this.streamSeq, service, delta, call, types: new Map(), open: true, ...(serial ? { peerCertSerial: serial.toUpperCase() } : {}) };
     this.streams.push(stream);
     call.on('data', (msg: object) => this.onRequest(stream, msg));
     call.on('end', () => {
@@ -236,7 +240,7 @@ export class FakeAdsServer {
   private onRequest(stream: FakeStream, msg: object): void {
     const t = adsMessageTypes();
     const request = (stream.delta ? t.deltaRequest : t.request).toObject(msg as never, { defaults: true, arrays: true, objects: true, longs: String });
-    const rec: RecordedRequest = { seq: this.seq++, streamId: stream.id, service: stream.service, delta: stream.delta, typeUrl: request.typeUrl, request };
+    const rec: RecordedRequest = { seq: this.seq++, streamId: stream.id, service: stream.service, ...(stream.peerCertSerial ? { peerCertSerial: stream.peerCertSerial } : {}), delta: stream.delta, typeUrl: request.typeUrl, request };
     this.requests.push(rec);
     for (const w of [...this.waiters]) {
       if (w.pred(rec)) {

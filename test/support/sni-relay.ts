@@ -34,6 +34,8 @@ export interface SniRelay {
   readonly port: number;
   /** SNI per accepted connection, in order ('' = none sent). */
   readonly snis: string[];
+  /** Cuts every relayed connection (both sides), keeping the relay listening. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,9 @@ export async function startSniRelay(targetPort: number): Promise<SniRelay> {
   return {
     port: (server.address() as net.AddressInfo).port,
     snis,
+    dropConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => server.close(() => r()));
