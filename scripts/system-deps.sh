@@ -3,9 +3,10 @@
 # Only missing commands are installed, and only as root; otherwise it says what is missing and
 # the tests that need them skip with that reason.
 set -euo pipefail
-want=(curl:curl openssl:openssl ip:iproute2 iptables-restore:iptables promtool:prometheus)
+# wrk drives the xDS-under-load test (test/integration/xds-under-load-wrk.test.ts) as well as benches.
+want=(curl:curl openssl:openssl ip:iproute2 iptables-restore:iptables promtool:prometheus wrk:wrk)
 if [ "${1:-test}" = bench ]; then
-  want+=(nginx:nginx iperf3:iperf3 wrk:wrk h2load:nghttp2-client)
+  want+=(nginx:nginx iperf3:iperf3 h2load:nghttp2-client)
 fi
 missing=()
 for pair in "${want[@]}"; do

@@ -6,7 +6,7 @@
 import { setAccessLogFlushIntervalMs } from '../extensions/access-loggers/log-sink';
 import { publishTracingEnvironment, tracingEnvironmentFrom } from '../tracing/tracing-environment';
 import { certificatesJson } from '../admin/certs-view';
-import { clusterSecretRefs, defaultSecretRefs, listenerSecretRefs } from '../store/dependencies';
+import { clusterEdsName, clusterSecretRefs, defaultSecretRefs, listenerRdsRefs, listenerSecretRefs } from '../store/dependencies';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flags } from '../config/bootstrap/flags';
@@ -105,10 +105,12 @@ export class Server {
     this.uptimeTimer = setInterval(tick, 1000);
     this.uptimeTimer.unref();
     const dyn = config.dynamicResources;
-    // Static listeners and clusters that load secrets from an SDS source (sds-grpc, a file)
+    // Static listeners and clusters that load secrets from an SDS source (sds-grpc, a file),
+    // static EDS clusters and static listeners with RDS (from ADS or their own api_config_source)
     // need the xDS side too, even without dynamic listeners or clusters.
     const staticSds = [...config.staticListeners.flatMap((l) => listenerSecretRefs(l, defaultSecretRefs)), ...config.staticClusters.flatMap((c) => clusterSecretRefs(c, defaultSecretRefs))].some((r) => r.source !== 'other');
-    if (dyn.ads || dyn.lds || dyn.cds || staticSds) {
+    const staticXds = staticSds || config.staticClusters.some((c) => clusterEdsName(c) !== undefined) || config.staticListeners.some((l) => listenerRdsRefs(l).length > 0);
+    if (dyn.ads || dyn.lds || dyn.cds || staticXds) {
       const publisher = this.publisher;
       this.xds = new XdsController({
         bootstrap: config,

@@ -5,20 +5,25 @@
 // RDS/EDS/SDS subscriptions, records config history and Envoy's xDS stats, and reports when
 // initial configuration is complete (Envoy's init manager: clusters first, including their
 // warming, then listeners; server.cc starts LDS only once the cluster manager initialized).
-// Secrets whose sds_config is an api_config_source (Istio's sds-grpc) come over their own SDS
-// streams (SdsStreams), kept in line with the store's sdsApiSources() after every change.
+// A type whose config source is an api_config_source comes over a stream of its own
+// (ApiSourceStreams, one per distinct source): LDS/CDS from the bootstrap's lds/cds_config, RDS
+// from an HCM's rds.config_source, EDS from a cluster's eds_config, and secrets whose sds_config
+// names one (Istio's sds-grpc); named types follow the store's apiSources() after every change.
+// ADS and these streams can mix (CDS over ADS, EDS over its own stream, ...).
 //
 //   AdsClient --update--> ConfigStore.apply --change--> SnapshotBuilder --publication--> publisher
 //        ^                     |  subscribe/unsubscribe
 //        +---------------------+
-//   SdsStreams --(source, update)--> ConfigStore.applySecrets --change--> SnapshotBuilder
-//        ^                     |  sdsApiSources()
+//   ApiSourceStreams[kind] --(source, update)--> ConfigStore.apply/applyFrom --change--> ...
+//        ^                     |  apiSources(kind)
 //        +---------------------+
-import { PATH_SOURCE_PREFIX } from '../store/dependencies';
+import { fail, type Result } from '../common/result';
+import { clusterEdsSource, listenerRdsRefs, PATH_SOURCE_PREFIX } from '../store/dependencies';
 import { FileSource } from './file-source';
 import type { Logger } from 'pino';
 import type { BootstrapConfig, ConfigSourceConfig } from '../config/model/bootstrap';
-import { ConfigStore, type NamedKind, type StoreChange, type XdsKind } from '../store/config-store';
+import { parseApiSourceKey, apiSourceKey } from '../config/model/config-source';
+import { ConfigStore, type NamedKind, type StoreChange, type StoreTranslators, type XdsKind } from '../store/config-store';
 import { ConfigHistory } from '../store/config-history';
 import { SnapshotBuilder, type Publication } from '../store/snapshot-builder';
 import type { StatsStore } from '../stats/stats-store';
@@ -26,8 +31,8 @@ import { AdsClient } from '../xds/ads-client';
 import type { AdsUpdate, AdsUpdateResult, DecodedMessage } from '../xds/ads-types';
 import type { BackoffOptions } from '../xds/backoff';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../xds/type-urls';
-import { resolveClusterTarget, type GrpcTargetResult } from './grpc-target';
-import { SdsStreams } from './sds-streams';
+import { channelClientOptions, resolveGrpcService, type GrpcTargetResult } from './grpc-target';
+import { ApiSourceStreams, WILDCARD } from './api-source-streams';
 import { xdsTranslators } from './resource-translators';
 
 const TYPE_URLS: Readonly<Record<XdsKind, string>> = { lds: LISTENER_TYPE_URL, rds: ROUTE_TYPE_URL, cds: CLUSTER_TYPE_URL, eds: ENDPOINT_TYPE_URL, sds: SECRET_TYPE_URL };
@@ -51,26 +56,27 @@ export interface XdsControllerOptions {
   readonly initialFetchTimeoutMs?: Partial<Record<NamedKind, number>>;
 }
 
-/** Where an ADS config points: a gRPC target string, or why it cannot be used. */
+/** Where an ADS config points: a gRPC target (with TLS credentials), or why it cannot be used. */
 export function resolveAdsTarget(bootstrap: BootstrapConfig): GrpcTargetResult {
   const ads = bootstrap.dynamicResources.ads;
   if (!ads || ads.targets.length === 0) return { error: 'ads_config has no grpc_services' };
   const warnings: string[] = [];
   // Envoy uses the first grpc_service of an ApiConfigSource; the rest are ignored.
   if (ads.targets.length > 1) warnings.push('ads_config lists several grpc_services; only the first is used');
-  const t = ads.targets[0]!;
-  if (t.kind === 'google_grpc') return { target: t.targetUri, warnings };
-  const r = resolveClusterTarget(bootstrap, t.clusterName, 'ads_config');
-  return 'error' in r ? r : { target: r.target, warnings: [...warnings, ...r.warnings] };
+  const r = resolveGrpcService(bootstrap, ads.targets[0]!, 'ads_config');
+  return 'error' in r ? r : { ...r, warnings: [...warnings, ...r.warnings] };
 }
+
+/** Kinds with api_config_source streams; LDS/CDS watch everything on theirs. */
+const STREAM_KINDS: readonly XdsKind[] = ['lds', 'cds', 'rds', 'eds', 'sds'];
 
 export class XdsController {
   readonly store: ConfigStore;
   readonly history: ConfigHistory;
   readonly builder: SnapshotBuilder;
   private client: AdsClient | undefined;
-  /** api_config_source SDS streams (Istio's sds-grpc). */
-  readonly sds: SdsStreams;
+  /** api_config_source streams per type (SDS: Istio's sds-grpc). */
+  readonly streams: Readonly<Record<XdsKind, ApiSourceStreams>>;
   private readonly log: Logger;
   private cdsResponded = false;
   private ldsResponded = false;
@@ -89,29 +95,38 @@ export class XdsController {
     this.log = options.log;
     this.initialized = new Promise((r) => (this.resolveInit = r));
     const { bootstrap } = options;
-    this.sds = new SdsStreams({
-      bootstrap,
-      node: options.node,
-      log: options.log,
-      ...(options.backoff ? { backoff: options.backoff } : {}),
-      onResponse: (source, u) => this.onSdsResponse(source, u),
-      onDisconnected: (_source, names) => this.countConnectionFailure(names.map((n) => `sds.${n}`)),
-      onSubscribed: (_source, names) => {
-        // Envoy creates a subscription's stats with it: they read 0 until the first update.
-        for (const n of names) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`sds.${n}.${c}`);
-      },
-    });
+    const streams = {} as Record<XdsKind, ApiSourceStreams>;
+    for (const kind of STREAM_KINDS) {
+      streams[kind] = new ApiSourceStreams({
+        kind,
+        typeUrl: TYPE_URLS[kind],
+        bootstrap,
+        node: options.node,
+        log: options.log,
+        // SDS sources are the cluster names Istio's SdsSecretConfigs give (SotW, node once).
+        sourceConfig: kind === 'sds' ? (cluster) => ({ apiType: 'GRPC', setNodeOnFirstMessageOnly: true, target: { kind: 'envoy_grpc', clusterName: cluster } }) : parseApiSourceKey,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+        onResponse: (source, u) => this.onApiResponse(kind, source, u),
+        onDisconnected: (_source, names) => this.countConnectionFailure(this.prefixesFor(kind, names).map((p) => p.prefix)),
+        onSubscribed: (_source, names) => {
+          // Envoy creates a subscription's stats with it: they read 0 until the first update.
+          for (const p of this.prefixesFor(kind, names)) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`${p.prefix}.${c}`);
+        },
+      });
+    }
+    this.streams = streams;
     this.store = new ConfigStore({
-      sdsSourceServed: (cluster) => cluster.startsWith(PATH_SOURCE_PREFIX) || this.sds.canServe(cluster),
+      sdsSourceServed: (cluster) => cluster.startsWith(PATH_SOURCE_PREFIX) || this.streams.sds.canServe(cluster),
+      apiSourceServed: (kind, source) => this.streams[kind].canServe(source),
       staticListeners: bootstrap.staticListeners,
       staticClusters: bootstrap.staticClusters,
       staticSecrets: bootstrap.staticSecrets,
-      translators: xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped')),
+      translators: this.translators(),
       ...(options.initialFetchTimeoutMs ? { initialFetchTimeoutMs: options.initialFetchTimeoutMs } : {}),
       onAsyncChange: (change) => {
         this.log.info({ type: change.kind, warmed: change.warmed }, 'xds: initial fetch timed out; warming without it');
         this.builder.note(change);
-        this.syncSds();
+        this.syncApiSources();
         this.updateGauges();
         this.checkInit();
       },
@@ -119,6 +134,33 @@ export class XdsController {
     this.history = new ConfigHistory(options.historySize);
     this.builder = new SnapshotBuilder(this.store, options.publish, { generation: options.generation, ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}) });
     this.updateGauges();
+  }
+
+  /**
+   * The store's translators, plus Envoy's check that an RDS/EDS api_config_source names a
+   * gRPC service we can stream from (a static cluster with one endpoint and usable TLS): Envoy
+   * rejects such a listener or cluster when it creates the subscription, so it is NACKed with
+   * the reason rather than left waiting for resources that can never come.
+   */
+  private translators(): StoreTranslators {
+    const base = xdsTranslators((names) => this.log.warn({ extensions: names }, 'xds: optional extensions not supported, skipped'));
+    const check = <T>(r: Result<T>, sources: (v: T) => { kind: 'rds' | 'eds'; source: string; path: string }[]): Result<T> => {
+      if (!r.ok) return r;
+      const errors = sources(r.value).flatMap((s) => {
+        const problem = this.streams[s.kind].problem(s.source);
+        return problem ? [{ path: s.path, reason: problem }] : [];
+      });
+      return errors.length ? fail(errors) : r;
+    };
+    return {
+      ...base,
+      lds: (m) => check(base.lds(m), (l) => listenerRdsRefs(l).flatMap((r) => (r.source === undefined ? [] : [{ kind: 'rds' as const, source: r.source, path: `rds.config_source.api_config_source (route_config_name '${r.routeConfigName}')` }]))),
+      cds: (m) =>
+        check(base.cds(m), (c) => {
+          const source = clusterEdsSource(c);
+          return source === undefined ? [] : [{ kind: 'eds' as const, source, path: 'eds_cluster_config.eds_config.api_config_source' }];
+        }),
+    };
   }
 
   get initDone(): boolean {
@@ -129,14 +171,19 @@ export class XdsController {
     return this.client;
   }
 
+  /** The api_config_source SDS streams (Istio's sds-grpc). */
+  get sds(): ApiSourceStreams {
+    return this.streams.sds;
+  }
+
   start(): void {
     const { bootstrap } = this.options;
     const dyn = bootstrap.dynamicResources;
     const usesAds = (s: ConfigSourceConfig | undefined) => s?.kind === 'ads';
-    for (const [name, src] of [['cds_config', dyn.cds], ['lds_config', dyn.lds]] as const) {
-      if (src && src.kind !== 'ads' && src.kind !== 'path') this.log.warn({ source: src.kind }, `${name}: only ads {} and path config sources are supported; ignoring it`);
-    }
-    if (dyn.ads && (usesAds(dyn.cds) || usesAds(dyn.lds))) {
+    if (!dyn.ads && (usesAds(dyn.cds) || usesAds(dyn.lds))) this.log.error('lds_config/cds_config say ads {} but the bootstrap has no ads_config');
+    // Envoy sets up the ADS mux whenever ads_config is present: RDS/EDS/SDS may use it even
+    // when LDS and CDS come from elsewhere.
+    if (dyn.ads) {
       const resolved = resolveAdsTarget(bootstrap);
       if ('error' in resolved) {
         this.log.error(resolved.error);
@@ -149,33 +196,50 @@ export class XdsController {
           setNodeOnFirstMessageOnly: dyn.ads.setNodeOnFirstMessageOnly,
           logger: this.log,
           onResponse: (u) => this.onResponse(u),
+          ...channelClientOptions(bootstrap, dyn.ads.targets[0]!, 'ads_config', resolved),
           ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         });
         this.client.on('disconnected', () => this.onDisconnected());
         this.client.on('connected', () => this.options.stats.gauge('control_plane.connected_state', 'NeverImport').set(1));
         // Static listeners/clusters may already name RDS/EDS resources.
         this.follow({ subscribe: Object.fromEntries([...(['rds', 'eds', 'sds'] as const)].map((k) => [k, [...this.store.subscriptions(k)]])), unsubscribe: {} });
-        this.log.info({ target: resolved.target, delta: this.client.isDelta }, 'xds: starting ADS');
+        this.log.info({ target: resolved.target, delta: this.client.isDelta, tls: !!resolved.credentials }, 'xds: starting ADS');
         this.client.start();
       }
     }
-    // Static listeners and clusters may load secrets from an SDS source already.
-    this.syncSds();
-    if (this.client || dyn.cds?.kind === 'path' || dyn.lds?.kind === 'path') {
+    // Static listeners and clusters may load RDS/EDS/secrets from api_config_sources already.
+    this.syncApiSources();
+    if (this.client || dyn.cds?.kind === 'path' || dyn.lds?.kind === 'path' || dyn.cds?.kind === 'api' || dyn.lds?.kind === 'api') {
       // Envoy creates these with the subscription, so they read 0 (not absent) until the first update.
       for (const prefix of ['cluster_manager.cds', 'listener_manager.lds']) for (const c of UPDATE_COUNTERS) this.options.stats.counter(`${prefix}.${c}`);
     }
-    if (this.client && usesAds(dyn.cds)) {
-      this.client.watch(CLUSTER_TYPE_URL, '*');
-      this.armInitTimeout(dyn.cds!, () => {
-        this.cdsResponded = true;
-      });
-    } else if (dyn.cds?.kind === 'path') {
-      this.startFileSource(dyn.cds.path, CLUSTER_TYPE_URL);
-    } else {
-      this.cdsResponded = true;
-    }
+    if (!this.startWildcard('cds', dyn.cds)) this.cdsResponded = true;
     this.checkInit();
+  }
+
+  /**
+   * Starts LDS or CDS from its config source (ADS, its own stream, or a file), with the initial
+   * fetch timeout; false when there is nothing to wait for.
+   */
+  private startWildcard(kind: 'lds' | 'cds', src: ConfigSourceConfig | undefined): boolean {
+    const responded = () => {
+      if (kind === 'cds') this.cdsResponded = true;
+      else this.ldsResponded = true;
+    };
+    if (src?.kind === 'ads' && this.client) {
+      this.client.watch(TYPE_URLS[kind], '*');
+    } else if (src?.kind === 'api') {
+      const key = apiSourceKey(src.api);
+      if (!this.streams[kind].canServe(key)) return false;
+      this.streams[kind].sync(new Map([[key, new Set([WILDCARD])]]));
+    } else if (src?.kind === 'path') {
+      this.startFileSource(src.path, TYPE_URLS[kind]);
+      return true;
+    } else {
+      return false;
+    }
+    this.armInitTimeout(src, responded);
+    return true;
   }
 
   /** File-based xDS (path_config_source): one FileSource per file, updates through the store. */
@@ -190,7 +254,7 @@ export class XdsController {
     this.client?.stop();
     for (const f of this.files) f.stop();
     for (const f of this.secretFiles.values()) f.stop();
-    this.sds.stop();
+    for (const kind of STREAM_KINDS) this.streams[kind].stop();
     this.builder.close();
     this.store.close();
   }
@@ -209,17 +273,7 @@ export class XdsController {
   private startLds(): void {
     if (this.ldsStarted) return;
     this.ldsStarted = true;
-    const lds = this.options.bootstrap.dynamicResources.lds;
-    if (this.client && lds?.kind === 'ads') {
-      this.client.watch(LISTENER_TYPE_URL, '*');
-      this.armInitTimeout(lds, () => {
-        this.ldsResponded = true;
-      });
-    } else if (lds?.kind === 'path') {
-      this.startFileSource(lds.path, LISTENER_TYPE_URL);
-    } else {
-      this.ldsResponded = true;
-    }
+    if (!this.startWildcard('lds', this.options.bootstrap.dynamicResources.lds)) this.ldsResponded = true;
   }
 
   private checkInit(): void {
@@ -244,19 +298,21 @@ export class XdsController {
   }
 
   /**
-   * Opens and closes SDS sources as live config names them: streams to api_config_source clusters
-   * (SdsStreams) and DiscoveryResponse files (`path:<file>` keys, one FileSource each).
+   * Opens and closes RDS/EDS/SDS sources as live config names them: streams to
+   * api_config_sources (ApiSourceStreams) and, for SDS, DiscoveryResponse files (`path:<file>`
+   * keys, one FileSource each).
    */
-  private syncSds(): void {
-    const all = this.store.sdsApiSources();
+  private syncApiSources(): void {
+    this.streams.rds.sync(this.store.apiSources('rds'));
+    this.streams.eds.sync(this.store.apiSources('eds'));
     const streams = new Map<string, ReadonlySet<string>>();
     const files = new Set<string>();
-    for (const [source, names] of all) {
+    for (const [source, names] of this.store.apiSources('sds')) {
       if (source.startsWith(PATH_SOURCE_PREFIX)) {
         if (names.size > 0) files.add(source);
       } else streams.set(source, names);
     }
-    this.sds.sync(streams);
+    this.streams.sds.sync(streams);
     for (const [key, f] of this.secretFiles) {
       if (files.has(key)) continue;
       f.stop();
@@ -264,16 +320,17 @@ export class XdsController {
     }
     for (const key of files) {
       if (this.secretFiles.has(key)) continue;
-      const f = new FileSource(key.slice(PATH_SOURCE_PREFIX.length), SECRET_TYPE_URL, false, (u) => this.onSdsResponse(key, u), this.log);
+      const f = new FileSource(key.slice(PATH_SOURCE_PREFIX.length), SECRET_TYPE_URL, false, (u) => this.onApiResponse('sds', key, u), this.log);
       this.secretFiles.set(key, f);
       f.start();
     }
   }
 
-  /** A response on the SDS stream to `source`: same store, stats and history as ADS secrets. */
-  private onSdsResponse(source: string, update: AdsUpdate): AdsUpdateResult {
-    if (update.typeUrl !== SECRET_TYPE_URL) return { errors: [{ name: update.typeUrl, reason: 'an SDS stream carries only Secret resources' }] };
-    return this.applyUpdate('sds', update, () => this.store.applySecrets(source, update));
+  /** A response on the `kind` stream to `source`: same store, stats and history as over ADS. */
+  private onApiResponse(kind: XdsKind, source: string, update: AdsUpdate): AdsUpdateResult {
+    if (update.typeUrl !== TYPE_URLS[kind]) return { errors: [{ name: update.typeUrl, reason: `a ${kind.toUpperCase()} stream carries only ${TYPE_URLS[kind]} resources` }] };
+    if (kind === 'lds' || kind === 'cds') return this.applyUpdate(kind, update, () => this.store.apply(kind, update));
+    return this.applyUpdate(kind, update, () => this.store.applyFrom(kind, source, update));
   }
 
   private onResponse(update: AdsUpdate): AdsUpdateResult {
@@ -286,7 +343,7 @@ export class XdsController {
     const t0 = performance.now();
     const change = apply();
     this.follow(change);
-    this.syncSds();
+    this.syncApiSources();
     this.builder.note(change);
     const applyMs = performance.now() - t0;
     const o = change.outcome;

@@ -19,7 +19,7 @@ import type { ClusterConfig, EndpointSetConfig } from '../config/model/cluster';
 import type { ListenerConfig } from '../config/model/listener';
 import type { RouteConfigurationConfig } from '../config/model/route';
 import type { SecretConfig } from '../config/model/secret';
-import { clusterEdsName, clusterSecretRefs, defaultSecretRefs, listenerRdsRefs, listenerSecretRefs, type RdsRef, type SecretRef, type SecretRefExtractor } from './dependencies';
+import { clusterEdsName, clusterEdsSource, clusterSecretRefs, defaultSecretRefs, listenerRdsRefs, listenerSecretRefs, type RdsRef, type SecretRef, type SecretRefExtractor } from './dependencies';
 import { TypeStore, type IncomingUpdate, type ResourceTranslator, type TypeApplyOutcome } from './type-store';
 
 export type XdsKind = 'lds' | 'rds' | 'cds' | 'eds' | 'sds';
@@ -55,6 +55,11 @@ export interface ConfigStoreOptions {
    * listeners and clusters warming: they would wait forever. Default: every source is served.
    */
   readonly sdsSourceServed?: (cluster: string) => boolean;
+  /**
+   * The same for RDS and EDS api_config_sources (keys from apiSourceKey): names of a source the
+   * control side cannot open do not hold warming. Default: every source is served.
+   */
+  readonly apiSourceServed?: (kind: 'rds' | 'eds', source: string) => boolean;
   readonly now?: () => number;
   /** Called when a dependency timed out and the active set changed outside an apply(). */
   readonly onAsyncChange?: (change: StoreChange) => void;
@@ -109,8 +114,11 @@ export class ConfigStore {
   private readonly warmingClusters = new Set<string>();
   /** Current subscriptions per named type. */
   private readonly wanted: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
-  /** api_config_source SDS: source cluster -> secret names live config loads from it. */
-  private wantedApi = new Map<string, Set<string>>();
+  /**
+   * Names loaded over api_config_sources, per type: source -> names. SDS sources are keyed by
+   * cluster (or `path:<file>`), RDS/EDS sources by apiSourceKey. `wanted` holds the ADS names.
+   */
+  private wantedApi: Record<NamedKind, Map<string, Set<string>>> = { rds: new Map(), eds: new Map(), sds: new Map() };
   /** Named resources whose initial fetch timed out ("does not exist" for warming). */
   private readonly timedOut: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -148,7 +156,12 @@ export class ConfigStore {
    * CDS; the control side compares and re-subscribes.
    */
   sdsApiSources(): ReadonlyMap<string, ReadonlySet<string>> {
-    return this.wantedApi;
+    return this.wantedApi.sds;
+  }
+
+  /** api_config_sources of a named type -> the names to watch on each source's stream. */
+  apiSources(kind: NamedKind): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.wantedApi[kind];
   }
 
   get warmingListenerCount(): number {
@@ -225,7 +238,12 @@ export class ConfigStore {
    * translation, store and warming as ADS-delivered secrets, but only names that source serves.
    */
   applySecrets(source: string, update: IncomingUpdate): StoreChange {
-    return this.applyNamed('sds', update, this.wantedApi.get(source) ?? new Set());
+    return this.applyFrom('sds', source, update);
+  }
+
+  /** One response of the api_config_source stream `source` for a named type: only its names apply. */
+  applyFrom(kind: NamedKind, source: string, update: IncomingUpdate): StoreChange {
+    return this.applyNamed(kind, update, this.wantedApi[kind].get(source) ?? new Set());
   }
 
   private applyNamed(kind: NamedKind, update: IncomingUpdate, want: ReadonlySet<string> = this.wanted[kind]): StoreChange {
@@ -254,20 +272,22 @@ export class ConfigStore {
   /** Re-derives RDS/EDS/SDS subscriptions from static + active + warming listeners and clusters. */
   private recomputeReferences(): { subscribe: Partial<Record<NamedKind, string[]>>; unsubscribe: Partial<Record<NamedKind, string[]>> } {
     const next: Record<NamedKind, Set<string>> = { rds: new Set(), eds: new Set(), sds: new Set() };
-    const nextApi = new Map<string, Set<string>>();
+    const nextApi: Record<NamedKind, Map<string, Set<string>>> = { rds: new Map(), eds: new Map(), sds: new Map() };
+    const addApi = (kind: NamedKind, source: string, name: string) => {
+      let set = nextApi[kind].get(source);
+      if (!set) nextApi[kind].set(source, (set = new Set()));
+      set.add(name);
+    };
     const addSecret = (r: SecretRef) => {
       if (r.source === 'ads') next.sds.add(r.name);
-      else if (r.source === 'api' && r.cluster !== undefined) {
-        let set = nextApi.get(r.cluster);
-        if (!set) nextApi.set(r.cluster, (set = new Set()));
-        set.add(r.name);
-      }
+      else if (r.source === 'api' && r.cluster !== undefined) addApi('sds', r.cluster, r.name);
     };
     const rdsRefs: RdsRef[] = [];
     const seenRds = new Set<string>();
     const addListener = (l: ListenerConfig) => {
       for (const r of listenerRdsRefs(l)) {
-        next.rds.add(r.routeConfigName);
+        if (r.source === undefined) next.rds.add(r.routeConfigName);
+        else addApi('rds', r.source, r.routeConfigName);
         const key = `${r.statPrefix}\u0000${r.routeConfigName}`;
         if (!seenRds.has(key)) {
           seenRds.add(key);
@@ -278,7 +298,9 @@ export class ConfigStore {
     };
     const addCluster = (c: ClusterConfig) => {
       const eds = clusterEdsName(c);
-      if (eds !== undefined) next.eds.add(eds);
+      const source = clusterEdsSource(c);
+      if (eds !== undefined && source === undefined) next.eds.add(eds);
+      else if (eds !== undefined && source !== undefined) addApi('eds', source, eds);
       for (const s of clusterSecretRefs(c, this.secretRefs)) addSecret(s);
     };
     for (const l of this.options.staticListeners) addListener(l);
@@ -288,22 +310,25 @@ export class ConfigStore {
     for (const e of this.cds.all()) addCluster(e.value);
     for (const c of this.activeClusters.values()) addCluster(c);
     this.rdsRefs = rdsRefs;
-    // Secret names any source still loads: the shared SDS store keeps those.
-    const apiNames = new Set<string>();
-    for (const set of nextApi.values()) for (const n of set) apiNames.add(n);
-    const prevApiNames = new Set<string>();
-    for (const set of this.wantedApi.values()) for (const n of set) prevApiNames.add(n);
+    const namesOf = (m: ReadonlyMap<string, ReadonlySet<string>>) => {
+      const all = new Set<string>();
+      for (const set of m.values()) for (const n of set) all.add(n);
+      return all;
+    };
     const subscribe: Partial<Record<NamedKind, string[]>> = {};
     const unsubscribe: Partial<Record<NamedKind, string[]>> = {};
     for (const kind of NAMED_KINDS) {
+      // Names any api_config_source still loads: the shared per-type store keeps those.
+      const apiNames = namesOf(nextApi[kind]);
+      const prevApiNames = namesOf(this.wantedApi[kind]);
       const prev = this.wanted[kind];
       const added = [...next[kind]].filter((n) => !prev.has(n));
       const gone = [...prev].filter((n) => !next[kind].has(n));
       if (added.length) subscribe[kind] = added;
       if (gone.length) unsubscribe[kind] = gone;
       // Nothing refers to them: forget them, so a later re-subscribe starts clean (Envoy drops
-      // the subscription and its resources together). A secret another SDS source still loads stays.
-      const forget = kind === 'sds' ? [...gone, ...[...prevApiNames].filter((n) => !apiNames.has(n))].filter((n) => !next.sds.has(n) && !apiNames.has(n)) : gone;
+      // the subscription and its resources together). A name another source still loads stays.
+      const forget = [...new Set([...gone, ...[...prevApiNames].filter((n) => !apiNames.has(n))])].filter((n) => !next[kind].has(n) && !apiNames.has(n));
       if (forget.length) {
         this.typeStore(kind).drop(forget);
         for (const n of forget) {
@@ -311,9 +336,9 @@ export class ConfigStore {
           this.clearTimer(kind, n);
         }
       }
-      const fresh = kind === 'sds' ? [...new Set([...added, ...[...apiNames].filter((n) => !prevApiNames.has(n) && !prev.has(n))])] : added;
+      const fresh = [...new Set([...added, ...[...apiNames].filter((n) => !prevApiNames.has(n) && !prev.has(n))])];
       this.wanted[kind] = next[kind];
-      if (kind === 'sds') this.wantedApi = nextApi;
+      this.wantedApi[kind] = nextApi[kind];
       for (const n of fresh) this.startTimer(kind, n);
     }
     return { subscribe, unsubscribe };
@@ -347,8 +372,7 @@ export class ConfigStore {
 
   private isWanted(kind: NamedKind, name: string): boolean {
     if (this.wanted[kind].has(name)) return true;
-    if (kind !== 'sds') return false;
-    for (const set of this.wantedApi.values()) if (set.has(name)) return true;
+    for (const set of this.wantedApi[kind].values()) if (set.has(name)) return true;
     return false;
   }
 
@@ -367,6 +391,11 @@ export class ConfigStore {
     return true;
   }
 
+  /** Whether an RDS/EDS source (unset = ADS) is one the control side streams from. */
+  private sourceServed(kind: 'rds' | 'eds', source: string | undefined): boolean {
+    return source === undefined || (this.options.apiSourceServed?.(kind, source) ?? true);
+  }
+
   /** Moves every warming listener/cluster whose dependencies are all present to active. */
   private promote(): string[] {
     const warmed: string[] = [];
@@ -377,7 +406,7 @@ export class ConfigStore {
         continue;
       }
       const eds = clusterEdsName(c);
-      if (eds !== undefined && !this.available('eds', eds)) continue;
+      if (eds !== undefined && !this.available('eds', eds) && this.sourceServed('eds', clusterEdsSource(c))) continue;
       if (!clusterSecretRefs(c, this.secretRefs).every((s) => this.secretReady(s))) continue;
       this.warmingClusters.delete(name);
       this.setActiveCluster(name, c);
@@ -389,7 +418,7 @@ export class ConfigStore {
         this.warmingListeners.delete(name);
         continue;
       }
-      if (!listenerRdsRefs(l).every((r) => this.available('rds', r.routeConfigName))) continue;
+      if (!listenerRdsRefs(l).every((r) => this.available('rds', r.routeConfigName) || !this.sourceServed('rds', r.source))) continue;
       if (!listenerSecretRefs(l, this.secretRefs).every((s) => this.secretReady(s))) continue;
       this.warmingListeners.delete(name);
       this.activeListeners.set(name, l);

@@ -5,6 +5,7 @@
 // clusters on EDS and SDS; xds_protocol "Resource warming"). SDS secrets carry their source:
 // the ADS stream, or an api_config_source cluster with its own SDS stream (Istio's sds-grpc).
 import type { ClusterConfig } from '../config/model/cluster';
+import { apiSourceKey, type ApiConfigSourceConfig } from '../config/model/config-source';
 import type { FilterChainConfig, ListenerConfig, TransportSocketConfig } from '../config/model/listener';
 
 /** A route configuration a listener's HTTP connection manager loads over RDS. */
@@ -12,6 +13,8 @@ export interface RdsRef {
   readonly routeConfigName: string;
   /** The HCM's stat_prefix: Envoy's RDS stats live under http.<stat_prefix>.rds.<name>. */
   readonly statPrefix: string;
+  /** apiSourceKey of rds.config_source when it is an api_config_source; unset = ADS. */
+  readonly source?: string;
 }
 
 /**
@@ -68,9 +71,10 @@ export function listenerRdsRefs(l: ListenerConfig): RdsRef[] {
     for (const f of chain.filters) {
       // The HCM parse half (extensions/filters/network/http-connection-manager/config.ts) keeps
       // the route source; read it structurally so store/ stays free of extension imports.
-      const c = f.config as { routeSource?: { kind?: string; routeConfigName?: string }; statPrefix?: string } | null | undefined;
+      const c = f.config as { routeSource?: { kind?: string; routeConfigName?: string; apiSource?: ApiConfigSourceConfig }; statPrefix?: string } | null | undefined;
       if (c?.routeSource?.kind === 'rds' && typeof c.routeSource.routeConfigName === 'string') {
-        out.push({ routeConfigName: c.routeSource.routeConfigName, statPrefix: String(c.statPrefix ?? '') });
+        const api = c.routeSource.apiSource;
+        out.push({ routeConfigName: c.routeSource.routeConfigName, statPrefix: String(c.statPrefix ?? ''), ...(api ? { source: apiSourceKey(api) } : {}) });
       }
     }
   }
@@ -86,6 +90,11 @@ export function listenerSecretRefs(l: ListenerConfig, extract: SecretRefExtracto
 /** The EDS service a cluster loads, or undefined for non-EDS clusters. */
 export function clusterEdsName(c: ClusterConfig): string | undefined {
   return c.type === 'EDS' ? (c.edsServiceName ?? c.name) : undefined;
+}
+
+/** apiSourceKey of an EDS cluster's eds_config when it is an api_config_source; unset = ADS. */
+export function clusterEdsSource(c: ClusterConfig): string | undefined {
+  return c.type === 'EDS' && c.edsApiSource ? apiSourceKey(c.edsApiSource) : undefined;
 }
 
 /**

@@ -37,8 +37,9 @@ export interface AdsClientOptions {
   readonly node: DecodedMessage;
   readonly apiType?: AdsApiType;
   /**
-   * The discovery service to call: 'ads' (default, AggregatedDiscoveryService) or 'sds'
-   * (SecretDiscoveryService: an api_config_source SDS stream; Istio serves it SotW only).
+   * The discovery service to call: 'ads' (default, AggregatedDiscoveryService) or a per-type
+   * service for an api_config_source stream ('sds': SecretDiscoveryService, Istio's sds-grpc;
+   * 'lds', 'cds', 'rds', 'eds').
    */
   readonly service?: XdsService;
   /** Envoy's ads_config.set_node_on_first_message_only (Istio sets it). */
@@ -48,6 +49,16 @@ export interface AdsClientOptions {
   readonly onResponse: AdsUpdateHandler;
   /** Plaintext when unset. */
   readonly credentials?: grpc.ChannelCredentials;
+  /** Extra channel options (TLS: grpc.ssl_target_name_override for SNI). */
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** Identity of `credentials`' material (TLS certificates, CA, SAN matchers). */
+  readonly credentialsKey?: string;
+  /**
+   * Called before each reconnect: current credentials (e.g. certificates re-read from rotated
+   * files). When their key differs, the next stream goes over a new channel with them, as Envoy
+   * uses a rotated certificate for new connections.
+   */
+  readonly refreshCredentials?: () => { readonly credentials: grpc.ChannelCredentials; readonly channelOptions?: grpc.ChannelOptions; readonly key: string } | undefined;
 }
 
 /** What admin and tests can read about one type's subscription. */
@@ -87,6 +98,7 @@ export class AdsClient extends EventEmitter {
   private readonly sotw = new Map<string, SotwTypeState>();
   private readonly deltaStates = new Map<string, DeltaTypeState>();
   private client: grpc.Client | undefined;
+  private credentialsKey: string | undefined;
   private stream: ActiveStream | undefined;
   private streamSeq = 0;
   private started = false;
@@ -150,7 +162,8 @@ export class AdsClient extends EventEmitter {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.client = createAdsChannelClient(this.options.target, this.options.credentials);
+    this.client = createAdsChannelClient(this.options.target, this.options.credentials, this.options.channelOptions);
+    this.credentialsKey = this.options.credentialsKey;
     this.openStream();
   }
 
@@ -232,8 +245,19 @@ export class AdsClient extends EventEmitter {
     this.logger.warn({ stream: stream.id, code: status.code, details: status.details, retryMs: delay }, 'ads: stream closed, reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
+      this.refreshChannel();
       this.openStream();
     }, delay);
+  }
+
+  /** Swaps the channel when the credentials' material changed since it was created. */
+  private refreshChannel(): void {
+    const fresh = this.options.refreshCredentials?.();
+    if (!fresh || fresh.key === this.credentialsKey || this.stopped) return;
+    this.logger.info({ target: this.options.target }, 'ads: channel credentials changed; reconnecting with the new ones');
+    this.client?.close();
+    this.client = createAdsChannelClient(this.options.target, fresh.credentials, fresh.channelOptions);
+    this.credentialsKey = fresh.key;
   }
 
   private write(stream: ActiveStream, fields: object): void {

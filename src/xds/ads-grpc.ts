@@ -1,5 +1,6 @@
-// gRPC plumbing for envoy.service.discovery.v3.AggregatedDiscoveryService and for
-// envoy.service.secret.v3.SecretDiscoveryService (pilot-agent's SDS on the sds-grpc socket; same
+// gRPC plumbing for envoy.service.discovery.v3.AggregatedDiscoveryService and for the per-type
+// discovery services an api_config_source streams from (Listener/Cluster/Route/Endpoint/
+// SecretDiscoveryService; pilot-agent's SDS on the sds-grpc socket is one; same
 // DiscoveryRequest/DiscoveryResponse messages, other method paths), built straight from our
 // protobufjs root (build/proto-root.json) instead of @grpc/proto-loader, so requests and
 // responses are protobufjs messages of the same root the translators use. Used by AdsClient on
@@ -18,14 +19,34 @@ export const SDS_DELTA_METHOD_PATH = `/${SDS_SERVICE_NAME}/DeltaSecrets`;
 /**
  * Which discovery service a stream speaks: the aggregated one (every type on one stream) or a
  * single-type service. Envoy opens the per-type service when a config source is an
- * api_config_source rather than `ads {}`; only SDS is needed (Istio's sds-grpc).
+ * api_config_source rather than `ads {}` (Istio's sds-grpc for SDS; any type in general).
  */
-export type XdsService = 'ads' | 'sds';
+export type XdsService = 'ads' | 'lds' | 'cds' | 'rds' | 'eds' | 'sds';
 
-const METHOD_PATHS: Readonly<Record<XdsService, { sotw: string; delta: string; sotwName: string; deltaName: string }>> = {
-  ads: { sotw: SOTW_METHOD_PATH, delta: DELTA_METHOD_PATH, sotwName: 'StreamAggregatedResources', deltaName: 'DeltaAggregatedResources' },
-  sds: { sotw: SDS_SOTW_METHOD_PATH, delta: SDS_DELTA_METHOD_PATH, sotwName: 'StreamSecrets', deltaName: 'DeltaSecrets' },
+interface MethodPaths {
+  readonly sotw: string;
+  readonly delta: string;
+  readonly sotwName: string;
+  readonly deltaName: string;
+}
+
+function methods(service: string, noun: string): MethodPaths {
+  return { sotw: `/${service}/Stream${noun}`, delta: `/${service}/Delta${noun}`, sotwName: `Stream${noun}`, deltaName: `Delta${noun}` };
+}
+
+const METHOD_PATHS: Readonly<Record<XdsService, MethodPaths>> = {
+  ads: methods(ADS_SERVICE_NAME, 'AggregatedResources'),
+  lds: methods('envoy.service.listener.v3.ListenerDiscoveryService', 'Listeners'),
+  cds: methods('envoy.service.cluster.v3.ClusterDiscoveryService', 'Clusters'),
+  rds: methods('envoy.service.route.v3.RouteDiscoveryService', 'Routes'),
+  eds: methods('envoy.service.endpoint.v3.EndpointDiscoveryService', 'Endpoints'),
+  sds: methods(SDS_SERVICE_NAME, 'Secrets'),
 };
+
+/** The method names of a service's SotW and delta streams (for a server's handlers). */
+export function serviceMethodNames(service: XdsService): { readonly sotw: string; readonly delta: string } {
+  return { sotw: METHOD_PATHS[service].sotwName, delta: METHOD_PATHS[service].deltaName };
+}
 
 /**
  * istiod (through pilot-agent) can answer with whole-mesh CDS/EDS far above gRPC's default
@@ -97,7 +118,8 @@ export function adsMethod(delta: boolean, service: XdsService = 'ads'): AdsMetho
 
 /**
  * Service definition for grpc.Server.addService (the fake control plane in tests): ADS's
- * StreamAggregatedResources/DeltaAggregatedResources, or SDS's StreamSecrets/DeltaSecrets.
+ * StreamAggregatedResources/DeltaAggregatedResources, or a per-type service's pair (SDS's
+ * StreamSecrets/DeltaSecrets, CDS's StreamClusters/DeltaClusters, ...).
  */
 export function adsServiceDefinition(service: XdsService = 'ads'): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<object, object>> = {};
@@ -123,8 +145,9 @@ export function adsServiceDefinition(service: XdsService = 'ads'): grpc.ServiceD
 
 /**
  * A channel to the management server. Targets: `unix:///abs/path` (pilot-agent's UDS),
- * `unix:relative/path`, or `host:port` (plaintext for now).
+ * `unix:relative/path`, or `host:port`; plaintext unless TLS credentials are given (with
+ * `options` such as grpc.ssl_target_name_override for SNI).
  */
-export function createAdsChannelClient(target: string, credentials?: grpc.ChannelCredentials): grpc.Client {
-  return new grpc.Client(target, credentials ?? grpc.credentials.createInsecure(), ADS_CHANNEL_OPTIONS);
+export function createAdsChannelClient(target: string, credentials?: grpc.ChannelCredentials, options?: grpc.ChannelOptions): grpc.Client {
+  return new grpc.Client(target, credentials ?? grpc.credentials.createInsecure(), { ...ADS_CHANNEL_OPTIONS, ...options });
 }

@@ -3,15 +3,18 @@
 // 3.4: pilot/pkg/xds ads.go ShouldRespond, delta.go shouldRespondDelta). It serves SotW and
 // delta, pushes resources per type, records every request, and closes streams on demand. With
 // {services: ['sds']} it serves SecretDiscoveryService (StreamSecrets/DeltaSecrets) instead, as
-// pilot-agent does on the sds-grpc socket (test/support/fake-sds-server.ts builds on that).
+// pilot-agent does on the sds-grpc socket (test/support/fake-sds-server.ts builds on that); any
+// per-type service ('lds', 'cds', 'rds', 'eds') serves an api_config_source the same way.
+// {tls} listens with TLS (grpc-js ServerCredentials.createSsl, optionally requiring a client cert).
 // Test-only: nothing in src imports it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protojson from 'protobufjs/ext/protojson.js';
-import { adsMessageTypes, adsServiceDefinition, type XdsService } from '../../src/xds/ads-grpc';
-import { typeForUrl } from '../../src/gen/proto-root';
+import { adsMessageTypes, adsServiceDefinition, serviceMethodNames, type XdsService } from '../../src/xds/ads-grpc';
+import { lookupType, typeForUrl } from '../../src/gen/proto-root';
+import { fromProtoJson } from '../../src/config/bootstrap/proto-json';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, isWildcardType, LISTENER_TYPE_URL, nameFieldFor, ROUTE_TYPE_URL, SECRET_TYPE_URL } from '../../src/xds/type-urls';
 
 /** One resource the server holds: the Any value bytes plus the Any type URL to send. */
@@ -28,6 +31,10 @@ export interface FakeResource {
 export interface RecordedRequest {
   readonly seq: number;
   readonly streamId: number;
+  /** The discovery service the stream called ('ads', 'cds', 'sds', ...). */
+  readonly service: XdsService;
+  /** Serial of the client certificate on the stream's TLS connection (mTLS), upper-case hex. */
+  readonly peerCertSerial?: string;
   readonly delta: boolean;
   readonly typeUrl: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -60,6 +67,8 @@ interface StreamTypeState {
 
 interface FakeStream {
   readonly id: number;
+  readonly service: XdsService;
+  readonly peerCertSerial?: string;
   readonly delta: boolean;
   readonly call: grpc.ServerDuplexStream<object, object>;
   readonly types: Map<string, StreamTypeState>;
@@ -71,6 +80,20 @@ export interface PushOptions {
   readonly names?: readonly string[];
   /** Only this stream; default every open stream watching the type. */
   readonly streamId?: number;
+}
+
+/** TLS for the fake server: its certificate chain and key, and a CA to require client certs. */
+export interface FakeServerTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  readonly clientCaPem?: string;
+}
+
+function serverCredentials(tls: FakeServerTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], !!tls.clientCaPem);
 }
 
 export class FakeAdsServer {
@@ -95,7 +118,7 @@ export class FakeAdsServer {
    * Starts on a fresh Unix socket (default), on a given socket path (to come up where a client
    * is already retrying), or on 127.0.0.1 port 0 with {tcp: true}.
    */
-  static async start(opts: { tcp?: boolean; socketPath?: string; services?: readonly XdsService[] } = {}): Promise<FakeAdsServer> {
+  static async start(opts: { tcp?: boolean; socketPath?: string; services?: readonly XdsService[]; tls?: FakeServerTls } = {}): Promise<FakeAdsServer> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
     let tmpDir: string | undefined;
     let address: string;
@@ -107,20 +130,15 @@ export class FakeAdsServer {
       tmpDir = mkdtempSync(join(tmpdir(), 'fake-ads-'));
       address = `unix://${join(tmpDir, 'xds.sock')}`;
     }
-    const port = await new Promise<number>((res, rej) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))));
+    const port = await new Promise<number>((res, rej) => server.bindAsync(address, serverCredentials(opts.tls), (err, p) => (err ? rej(err) : res(p))));
     const target = opts.tcp ? `127.0.0.1:${port}` : address;
     const fake = new FakeAdsServer(server, target, tmpDir);
     const services = opts.services ?? ['ads'];
-    if (services.includes('ads')) {
-      server.addService(adsServiceDefinition('ads'), {
-        StreamAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false),
-        DeltaAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true),
-      });
-    }
-    if (services.includes('sds')) {
-      server.addService(adsServiceDefinition('sds'), {
-        StreamSecrets: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false),
-        DeltaSecrets: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true),
+    for (const service of services) {
+      const m = serviceMethodNames(service);
+      server.addService(adsServiceDefinition(service), {
+        [m.sotw]: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, false, service),
+        [m.delta]: (call: grpc.ServerDuplexStream<object, object>) => fake.onStream(call, true, service),
       });
     }
     return fake;
@@ -200,8 +218,9 @@ export class FakeAdsServer {
 
   // ---- stream handling ----
 
-  private onStream(call: grpc.ServerDuplexStream<object, object>, delta: boolean): void {
-    const stream: FakeStream = { id: ++this.streamSeq, delta, call, types: new Map(), open: true };
+  private onStream(call: grpc.ServerDuplexStream<object, object>, delta: boolean, service: XdsService): void {
+    const serial = call.getAuthContext?.()?.sslPeerCertificate?.serialNumber;
+    const stream: FakeStream = { id: ++this.streamSeq, service, delta, call, types: new Map(), open: true, ...(serial ? { peerCertSerial: serial.toUpperCase() } : {}) };
     this.streams.push(stream);
     call.on('data', (msg: object) => this.onRequest(stream, msg));
     call.on('end', () => {
@@ -221,7 +240,7 @@ export class FakeAdsServer {
   private onRequest(stream: FakeStream, msg: object): void {
     const t = adsMessageTypes();
     const request = (stream.delta ? t.deltaRequest : t.request).toObject(msg as never, { defaults: true, arrays: true, objects: true, longs: String });
-    const rec: RecordedRequest = { seq: this.seq++, streamId: stream.id, delta: stream.delta, typeUrl: request.typeUrl, request };
+    const rec: RecordedRequest = { seq: this.seq++, streamId: stream.id, service: stream.service, ...(stream.peerCertSerial ? { peerCertSerial: stream.peerCertSerial } : {}), delta: stream.delta, typeUrl: request.typeUrl, request };
     this.requests.push(rec);
     for (const w of [...this.waiters]) {
       if (w.pred(rec)) {
@@ -404,4 +423,16 @@ export function loadFrontendCorpus(): Map<string, CorpusResponse> {
   const out = new Map<string, CorpusResponse>();
   for (const [typeUrl, file] of Object.entries(FRONTEND_CORPUS_FILES)) out.set(typeUrl, loadCorpusResponse(`${FRONTEND_CORPUS_DIR}/${file}`));
   return out;
+}
+
+/** A resource from its proto3 JSON (snake_case or camelCase), named by `name` or `cluster_name`. */
+export function protoResource(typeName: string, json: Record<string, unknown>): FakeResource {
+  const t = lookupType(typeName);
+  const name = String(json.name ?? json.cluster_name);
+  return { name, value: t.encode(fromProtoJson(t, json)).finish() };
+}
+
+/** An api_config_source (transport V3) naming one envoy_grpc cluster, as a bootstrap or resource carries it. */
+export function apiConfigSource(clusterName: string, apiType: 'GRPC' | 'DELTA_GRPC' = 'GRPC', setNodeOnFirstMessageOnly = true): object {
+  return { api_config_source: { api_type: apiType, transport_api_version: 'V3', set_node_on_first_message_only: setNodeOnFirstMessageOnly, grpc_services: [{ envoy_grpc: { cluster_name: clusterName } }] }, resource_api_version: 'V3', initial_fetch_timeout: '0s' };
 }

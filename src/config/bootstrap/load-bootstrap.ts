@@ -10,10 +10,12 @@ import { lookupType } from '../../gen/proto-root';
 import { builtinParsers } from '../../extensions/parsers';
 import type { AdsConfig, BootstrapConfig, ConfigSourceConfig, DynamicResourcesConfig } from '../model/bootstrap';
 import type { ClusterConfig } from '../model/cluster';
+import type { GrpcServiceTarget } from '../model/config-source';
 import { DEFAULT_STATS_CONFIG } from '../model/stats';
 import type { ListenerConfig } from '../model/listener';
 import { translateAddress } from '../translate/address';
 import { translateCluster } from '../translate/cluster';
+import { translateApiConfigSource, translateGrpcService } from '../translate/config-source';
 import { createExtensionTranslator } from '../translate/extension';
 import { translateListener } from '../translate/listener';
 import { translateSecret } from '../translate/secret';
@@ -77,16 +79,13 @@ function toMessage(json: unknown, what: string, allowUnknown: boolean): Msg {
   }
 }
 
-function configSource(msg: Msg | null | undefined): ConfigSourceConfig | undefined {
+function configSource(msg: Msg | null | undefined, errors: ErrorSink, path: string): ConfigSourceConfig | undefined {
   if (!msg) return undefined;
   const initialFetchTimeoutMs = durationMs(msg.initialFetchTimeout) ?? 15000;
   if (msg.ads) return { kind: 'ads', initialFetchTimeoutMs };
   if (msg.apiConfigSource) {
-    const a = msg.apiConfigSource as Msg;
-    const types = ['DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE', 'REST', 'GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'];
-    const apiType = (typeof a.apiType === 'number' ? types[a.apiType] : a.apiType) as 'GRPC';
-    const clusterNames = ((a.grpcServices ?? []) as Msg[]).map((g) => String(g.envoyGrpc?.clusterName ?? g.googleGrpc?.targetUri ?? '')).concat((a.clusterNames ?? []) as string[]);
-    return { kind: 'api', apiType, clusterNames, initialFetchTimeoutMs };
+    const api = translateApiConfigSource(msg.apiConfigSource as Msg, errors, `${path}.api_config_source`);
+    return api ? { kind: 'api', api, initialFetchTimeoutMs } : undefined;
   }
   if (msg.pathConfigSource) return { kind: 'path', path: String(msg.pathConfigSource.path), ...(msg.pathConfigSource.watchedDirectory ? { watchedDirectory: String(msg.pathConfigSource.watchedDirectory.path) } : {}), initialFetchTimeoutMs };
   if (msg.path) return { kind: 'path', path: String(msg.path), initialFetchTimeoutMs };
@@ -102,14 +101,13 @@ function dynamicResources(msg: Msg | null | undefined, errors: ErrorSink): Dynam
     if (t !== 'GRPC' && t !== 'DELTA_GRPC') errors.add('dynamic_resources.ads_config.api_type', `ADS needs GRPC or DELTA_GRPC, not ${String(t)}`);
     const targets: AdsConfig['targets'][number][] = [];
     ((a.grpcServices ?? []) as Msg[]).forEach((g, i) => {
-      if (g.envoyGrpc) targets.push({ kind: 'envoy_grpc', clusterName: String(g.envoyGrpc.clusterName) });
-      else if (g.googleGrpc) targets.push({ kind: 'google_grpc', targetUri: String(g.googleGrpc.targetUri) });
-      else errors.add(`dynamic_resources.ads_config.grpc_services[${i}]`, 'envoy_grpc or google_grpc is required');
+      const t = translateGrpcService(g, errors, `dynamic_resources.ads_config.grpc_services[${i}]`);
+      if (t) targets.push(t);
     });
     ads = { apiType: t === 'DELTA_GRPC' ? 'DELTA_GRPC' : 'GRPC', targets, setNodeOnFirstMessageOnly: !!a.setNodeOnFirstMessageOnly };
   }
-  const lds = configSource(msg.ldsConfig);
-  const cds = configSource(msg.cdsConfig);
+  const lds = configSource(msg.ldsConfig, errors, 'dynamic_resources.lds_config');
+  const cds = configSource(msg.cdsConfig, errors, 'dynamic_resources.cds_config');
   return { ...(ads ? { ads } : {}), ...(lds ? { lds } : {}), ...(cds ? { cds } : {}) };
 }
 
@@ -155,13 +153,16 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     listeners.push(cfg);
   });
   const clusters: ClusterConfig[] = [];
+  const edsApiTargets: [number, GrpcServiceTarget][] = [];
   const cnames = new Set<string>();
   ((staticResources.clusters ?? []) as Msg[]).forEach((c, i) => {
     const sink = errors.at(`static_resources.clusters[${i}]`);
     const cfg = translateCluster(c, ext, sink);
     if (!cfg) return;
     if (cnames.has(cfg.name)) sink.add('name', `duplicate cluster name '${cfg.name}'`);
-    if (cfg.type === 'EDS' && !message.dynamicResources) sink.add('type', 'EDS cluster in a bootstrap without dynamic_resources');
+    // An EDS cluster over ADS needs ads_config; one with its own api_config_source does not.
+    if (cfg.type === 'EDS' && !cfg.edsApiSource && !message.dynamicResources) sink.add('type', 'EDS cluster over ADS in a bootstrap without dynamic_resources');
+    if (cfg.edsApiSource) edsApiTargets.push([i, cfg.edsApiSource.target]);
     cnames.add(cfg.name);
     clusters.push(cfg);
   });
@@ -188,6 +189,13 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
   const dyn = dynamicResources(message.dynamicResources, errors);
   for (const t of dyn.ads?.targets ?? []) {
     if (t.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add('dynamic_resources.ads_config.grpc_services', `unknown static cluster '${t.clusterName}'`);
+  }
+  for (const [i, t] of edsApiTargets) {
+    if (t.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add(`static_resources.clusters[${i}].eds_cluster_config.eds_config.api_config_source.grpc_services[0].envoy_grpc.cluster_name`, `unknown static cluster '${t.clusterName}'`);
+  }
+  for (const [field, src] of [['lds_config', dyn.lds], ['cds_config', dyn.cds]] as const) {
+    const t = src?.kind === 'api' ? src.api.target : undefined;
+    if (t?.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add(`dynamic_resources.${field}.api_config_source.grpc_services[0].envoy_grpc.cluster_name`, `unknown static cluster '${t.clusterName}'`);
   }
   const statsResult = translateStatsConfig(message.statsConfig);
   if (!statsResult.ok) errors.addAll(statsResult.errors, 'stats_config');

@@ -2,6 +2,7 @@
 // translation. Static listeners/clusters use the same model as xDS resources.
 import type { AddressConfig } from './address';
 import type { ClusterConfig, LocalityConfig } from './cluster';
+import type { ApiConfigSourceConfig, GrpcServiceTarget } from './config-source';
 import type { ListenerConfig } from './listener';
 import type { StatsConfig } from './stats';
 import type { SecretConfig } from './secret';
@@ -16,13 +17,13 @@ export interface NodeConfig {
 
 export type ConfigSourceConfig =
   | { readonly kind: 'ads'; readonly initialFetchTimeoutMs: number }
-  | { readonly kind: 'api'; readonly apiType: 'GRPC' | 'DELTA_GRPC' | 'REST' | 'AGGREGATED_GRPC' | 'AGGREGATED_DELTA_GRPC'; readonly clusterNames: readonly string[]; readonly initialFetchTimeoutMs: number }
+  | { readonly kind: 'api'; readonly api: ApiConfigSourceConfig; readonly initialFetchTimeoutMs: number }
   | { readonly kind: 'path'; readonly path: string; readonly watchedDirectory?: string; readonly initialFetchTimeoutMs: number };
 
 export interface AdsConfig {
   readonly apiType: 'GRPC' | 'DELTA_GRPC';
   /** envoy_grpc cluster names (a static cluster each) or google_grpc target URIs. */
-  readonly targets: readonly ({ readonly kind: 'envoy_grpc'; readonly clusterName: string } | { readonly kind: 'google_grpc'; readonly targetUri: string })[];
+  readonly targets: readonly GrpcServiceTarget[];
   readonly setNodeOnFirstMessageOnly: boolean;
 }
 

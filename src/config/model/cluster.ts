@@ -2,6 +2,7 @@
 // envoy.config.endpoint.v3.ClusterLoadAssignment): plain data the worker turns into a
 // ClusterRuntime with hosts, a load balancer and connection pools.
 import type { AddressConfig } from './address';
+import type { ApiConfigSourceConfig } from './config-source';
 import type { TransportSocketConfig } from './listener';
 import type { TransportSocketMatchConfig } from './tls';
 
@@ -182,6 +183,8 @@ export interface ClusterConfig {
   /** Endpoints for STATIC/DNS clusters (from load_assignment); EDS endpoints arrive separately. */
   readonly loadAssignment?: EndpointSetConfig;
   readonly edsServiceName?: string;
+  /** eds_config is an api_config_source (its own EDS stream); unset = ADS. */
+  readonly edsApiSource?: ApiConfigSourceConfig;
   readonly dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
   readonly dnsRefreshRateMs: number;
   readonly respectDnsTtl: boolean;

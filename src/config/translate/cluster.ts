@@ -3,6 +3,7 @@
 import type { ErrorSink } from '../../common/result';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type LbSubsetConfig, type LbSubsetSelectorConfig, type OutlierDetectionConfig } from '../model/cluster';
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../model/listener';
+import { translateResourceSource } from './config-source';
 import { translateLoadAssignment, metadataToJson } from './endpoint';
 import type { ExtensionTranslator } from './extension';
 import { translateTransportSocketMatches } from '../../extensions/transport-sockets/transport-socket-matches';
@@ -81,6 +82,7 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     errors.add('lb_policy', `ORIGINAL_DST clusters need lb_policy CLUSTER_PROVIDED, not ${lbPolicy}`);
   }
   if (type === 'EDS' && !msg.edsClusterConfig) errors.add('eds_cluster_config', 'required for EDS clusters');
+  const edsSource = type === 'EDS' && msg.edsClusterConfig ? translateResourceSource(msg.edsClusterConfig.edsConfig, errors, 'eds_cluster_config.eds_config') : undefined;
   const thresholds = ((msg.circuitBreakers?.thresholds ?? []) as Msg[]).map(threshold);
   let transportSocket: ClusterConfig['transportSocket'];
   if (msg.transportSocket) {
@@ -128,6 +130,7 @@ export function translateCluster(msg: Msg, ext: ExtensionTranslator, errors: Err
     perConnectionBufferLimitBytes: wrapped<number>(msg.perConnectionBufferLimitBytes) ?? DEFAULT_BUFFER_LIMIT_BYTES,
     ...(loadAssignment ? { loadAssignment } : {}),
     ...(type === 'EDS' ? { edsServiceName: String(msg.edsClusterConfig?.serviceName || name) } : {}),
+    ...(edsSource?.kind === 'api' ? { edsApiSource: edsSource.api } : {}),
     dnsLookupFamily: DNS_FAMILY[familyIdx] ?? 'AUTO',
     dnsRefreshRateMs: durationMs(msg.dnsRefreshRate) ?? DEFAULT_DNS_REFRESH_MS,
     respectDnsTtl: !!msg.respectDnsTtl,

@@ -10,8 +10,10 @@ import { parseHcmTracing } from '../../../../tracing/tracing-config';
 import type { ErrorSink } from '../../../../common/result';
 import type { ExtensionInstanceConfig } from '../../../../config/model/listener';
 import type { RouteConfigurationConfig } from '../../../../config/model/route';
+import type { ApiConfigSourceConfig } from '../../../../config/model/config-source';
 import { durationMs, oneofCase, wrapped, type Msg } from '../../../../config/translate/proto-util';
 import { translateRouteConfiguration } from '../../../../config/translate/route/route-config';
+import { translateResourceSource } from '../../../../config/translate/config-source';
 import type { ExtensionParser, ParseContext } from '../../../registry';
 
 export type HcmCodecType = 'AUTO' | 'HTTP1' | 'HTTP2' | 'HTTP3';
@@ -36,7 +38,8 @@ export interface HcmUpgradeConfig {
 }
 
 export type HcmRouteSource =
-  | { readonly kind: 'rds'; readonly routeConfigName: string }
+  /** apiSource: rds.config_source is an api_config_source (its own RDS stream); unset = ADS. */
+  | { readonly kind: 'rds'; readonly routeConfigName: string; readonly apiSource?: ApiConfigSourceConfig }
   | { readonly kind: 'inline'; readonly routeConfigName: string; readonly routeConfig: RouteConfigurationConfig }
   | { readonly kind: 'scoped' };
 
@@ -231,7 +234,10 @@ export const httpConnectionManagerParser: ExtensionParser = {
     switch (oneofCase(msg, 'routeSpecifier')) {
       case 'rds':
         if (!msg.rds.routeConfigName) errors.add('rds.route_config_name', 'must not be empty');
-        routeSource = { kind: 'rds', routeConfigName: String(msg.rds.routeConfigName) };
+        {
+          const source = translateResourceSource(msg.rds.configSource, errors, 'rds.config_source');
+          routeSource = { kind: 'rds', routeConfigName: String(msg.rds.routeConfigName), ...(source?.kind === 'api' ? { apiSource: source.api } : {}) };
+        }
         break;
       case 'routeConfig': {
         const r = translateRouteConfiguration(msg.routeConfig);
