@@ -86,3 +86,69 @@ describe('hash_policy with consistent-hash clusters', () => {
     expect(r.headers['set-cookie']).toBeUndefined();
   });
 });
+
+describe('hash_policy with retries and the previous_hosts predicate', () => {
+  const ups: Up[] = [];
+  const hits: number[] = [];
+  let h: HttpHarness;
+
+  beforeAll(async () => {
+    // Every upstream answers 503 unless it is asked a second time for the same request id,
+    // so a retry that returns to the hash's primary host fails again.
+    for (let i = 0; i < 4; i++) {
+      hits.push(0);
+      ups.push(
+        await upstream((q, r) => {
+          hits[i]!++;
+          if (q.headers['x-fail-host'] === `u${i}`) {
+            r.statusCode = 503;
+            r.end('down');
+          } else r.end(`u${i}`);
+        }),
+      );
+    }
+    const ports = ups.map((u) => u.port);
+    const retry = (maxAttempts: number) => ({
+      retry_on: '5xx',
+      num_retries: 1,
+      retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts' }],
+      host_selection_retry_max_attempts: String(maxAttempts),
+    });
+    h = await startHarness(
+      hcmBootstrap({
+        clusters: [cluster('ring', ports, { lb_policy: 'RING_HASH' }), cluster('maglev', ports, { lb_policy: 'MAGLEV' })],
+        virtualHosts: [
+          {
+            name: 'main',
+            domains: ['*'],
+            routes: [
+              { match: { prefix: '/ring' }, route: { cluster: 'ring', hash_policy: [{ header: { header_name: 'x-user' } }], retry_policy: retry(10) } },
+              { match: { prefix: '/maglev' }, route: { cluster: 'maglev', hash_policy: [{ header: { header_name: 'x-user' } }], retry_policy: retry(10) } },
+            ],
+          },
+        ],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    h.close();
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  const get = async (path: string, extra = '') => parseResponse(await rawRequest(h.port(), `GET ${path} HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n${extra}\r\n`));
+
+  it.each(['/ring', '/maglev'])('%s: the retry steps off the failing primary host to another one', async (path) => {
+    // Learn the primary host for this hash, then make exactly that host fail.
+    const primary = (await get(path, 'x-user: alice\r\n')).body;
+    expect(primary).toMatch(/^u\d$/);
+    const before = [...hits];
+    const r = await get(path, `x-user: alice\r\nx-fail-host: ${primary}\r\n`);
+    expect(r.status).toBe(200);
+    expect(r.body).not.toBe(primary);
+    const primaryIdx = Number(primary.slice(1));
+    // The primary was tried once (503), another host once (200).
+    expect(hits[primaryIdx]! - before[primaryIdx]!).toBe(1);
+    expect(hits.reduce((a, n, i) => a + n - before[i]!, 0)).toBe(2);
+  });
+});

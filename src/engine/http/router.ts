@@ -234,7 +234,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private attemptHost: Host | null = null;
   /** Holds a max_requests circuit-breaker slot. */
   private slotHeld = false;
-  private triedHosts: string[] | null = null;
+  /** Hosts this request already tried (retry_host_predicate previous_hosts). */
+  private triedHosts: Host[] | null = null;
   private body: Buffer[] = [];
   private bodyBytes = 0;
   private trailers: HeaderMap | null = null;
@@ -514,14 +515,23 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       PICK.hashLo = this.hashLo;
       pick = PICK;
     }
+    // previous_hosts: the cluster runs Envoy's host selection loop, handing attempt i to the LB
+    // so ring hash and maglev step off the hash's primary host instead of returning it again.
     const tried = this.triedHosts;
-    const attempts = tried !== null && this.retry.previousHosts ? Math.max(1, this.retry.hostAttempts) : 1;
-    let h: Host | undefined;
-    for (let i = 0; i < attempts; i++) {
-      h = cluster.chooseHost(pick);
-      if (h === undefined || tried === null || !tried.includes(h.key)) break;
+    if (tried !== null && this.retry.previousHosts) {
+      if (pick === undefined) {
+        PICK.metadataMatch = null;
+        PICK.hasHash = false;
+        pick = PICK;
+      }
+      pick.previousHosts = tried;
+      pick.maxHostSelectionAttempts = this.retry.hostAttempts;
+      const h = cluster.chooseHost(pick);
+      pick.previousHosts = undefined;
+      pick.attempt = 0;
+      return h;
     }
-    return h;
+    return cluster.chooseHost(pick);
   }
 
   private readonly startAttempt = (): void => {
@@ -552,7 +562,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     // Per-host accounting (LEAST_REQUEST load, /clusters rq_*, outlier detection).
     this.cluster.requestStarted(host);
     this.attemptHost = host;
-    (this.triedHosts ??= []).push(host.key);
+    (this.triedHosts ??= []).push(host);
     s.upstreamHost = host.key;
     s.attemptCount++;
     this.attemptStartMs = performance.now();
