@@ -71,11 +71,37 @@ export class WorkerEngine implements ListenerHost {
     return wildcard;
   }
 
-  /** Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. */
-  async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
+  /**
+   * Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. Applies
+   * run one at a time. The cluster manager is built in slices (ClusterManager.create): the
+   * current runtime keeps serving meanwhile, and EDS deltas that arrive during the build are
+   * applied to it at once and, at the swap, to the clusters the build made new.
+   */
+  apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
+    const run = this.applying.then(() => this.applyOne(snap));
+    this.applying = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private applying: Promise<void> = Promise.resolve();
+  /** EDS deltas received while a cluster manager is being built (service -> latest set). */
+  private deltasDuringBuild: Map<string, EndpointDelta['set']> | undefined;
+
+  private async applyOne(snap: ConfigSnapshot): Promise<BoundListener[]> {
     const previous = this.runtime;
     const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
-    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log, secrets);
+    const building = new Map<string, EndpointDelta['set']>();
+    this.deltasDuringBuild = building;
+    let clusters: ClusterManager;
+    try {
+      clusters = await ClusterManager.create({ configs: snap.clusters, endpoints: new Map(Object.entries(snap.endpoints)), previous: previous?.clusters, scope: this.stats, log: this.log, secrets });
+    } finally {
+      this.deltasDuringBuild = undefined;
+    }
+    clusters.finish(building);
     // Route tables compile once per changed RouteConfiguration; unchanged ones are reused.
     const routes = new Map<string, RouteTable>();
     const nextCache = new Map<string, { key: string; table: RouteTable }>();
@@ -148,6 +174,7 @@ export class WorkerEngine implements ListenerHost {
     if (!rt) return 0;
     let n = 0;
     for (const u of updates) {
+      this.deltasDuringBuild?.set(u.serviceName, u.set);
       for (const name of this.edsIndex.get(u.serviceName) ?? []) {
         const cluster = rt.clusters.get(name);
         if (!cluster) continue;

@@ -2,6 +2,10 @@
 // (STYLE 2 step 2). A wrong Any type URL, undecodable bytes or a missing name makes that one
 // resource invalid, never the whole response: the client NACKs it by name and hands the good
 // siblings on. Raw bytes are copied so a kept resource does not pin the whole response buffer.
+// The resource message itself is decoded lazily (on first read of `message`): the name comes from
+// the delta Resource or, for SotW, from field 1 of the bytes (the name of every v3 resource type
+// we serve), so a re-sent unchanged resource is compared by bytes and never decoded. Bytes that
+// do not decode fail that resource with the same reason when the store first reads it.
 import type protobuf from 'protobufjs';
 import { typeForUrl } from '../gen/proto-root';
 import { adsMessageTypes } from './ads-grpc';
@@ -37,6 +41,66 @@ function decodeWith(type: protobuf.Type, raw: Uint8Array): DecodedMessage | stri
   } catch (err) {
     return `cannot decode ${type.fullName.replace(/^\./, '')}: ${(err as Error).message}`;
   }
+}
+
+/** An AdsResource whose message is decoded on first read (and then kept with the resource). */
+class LazyResource implements AdsResource {
+  private decoded: DecodedMessage | undefined;
+  readonly version?: string;
+  constructor(
+    readonly name: string,
+    version: string | undefined,
+    readonly raw: Uint8Array,
+    private readonly type: protobuf.Type,
+  ) {
+    if (version !== undefined) this.version = version;
+  }
+
+  get message(): DecodedMessage {
+    if (this.decoded) return this.decoded;
+    const m = decodeWith(this.type, this.raw);
+    if (typeof m === 'string') throw Object.assign(new Error(m), { resourceError: true });
+    this.decoded = m;
+    return m;
+  }
+}
+
+/**
+ * Field 1 (string) of an encoded message, read off the wire without decoding the rest: the name
+ * of a Listener, RouteConfiguration, Cluster, Secret and ClusterLoadAssignment (cluster_name).
+ * Undefined when absent or when the bytes are not well-formed up to it.
+ */
+export function peekNameField(b: Uint8Array): string | undefined {
+  let i = 0;
+  const varint = (): number | undefined => {
+    let v = 0;
+    let mul = 1;
+    for (let n = 0; n < 10; n++) {
+      if (i >= b.length) return undefined;
+      const x = b[i++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+      mul *= 128;
+    }
+    return undefined;
+  };
+  while (i < b.length) {
+    const tag = varint();
+    if (tag === undefined) return undefined;
+    const wire = tag % 8;
+    const field = Math.floor(tag / 8);
+    if (wire === 2) {
+      const len = varint();
+      if (len === undefined || i + len > b.length) return undefined;
+      if (field === 1) return Buffer.from(b.buffer, b.byteOffset + i, len).toString('utf8');
+      i += len;
+    } else if (wire === 0) {
+      if (varint() === undefined) return undefined;
+    } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else return undefined; // groups are not used by xDS resources
+  }
+  return undefined;
 }
 
 /** Tracks names seen in one response so a duplicate is rejected like Envoy does. */
@@ -85,18 +149,22 @@ export function decodeSotwResources(typeUrl: string, anys: readonly AnyLike[]): 
       continue;
     }
     const raw = copyBytes(any.value);
-    const message = decodeWith(type, raw);
-    if (typeof message === 'string') {
-      out.invalid.push({ name: wrapperName ?? label, reason: message });
-      continue;
+    let name = wrapperName ?? peekNameField(raw);
+    if (!name) {
+      // No name on the wire: decode to tell bad bytes from a missing name.
+      const message = decodeWith(type, raw);
+      if (typeof message === 'string') {
+        out.invalid.push({ name: wrapperName ?? label, reason: message });
+        continue;
+      }
+      name = message[nameField] as string | undefined;
     }
-    const name = wrapperName ?? (message[nameField] as string | undefined);
     if (name) out.presentNames.add(name);
     if (!name) {
       out.invalid.push({ name: label, reason: `missing ${nameField === 'name' ? 'name' : 'cluster_name'}` });
       continue;
     }
-    addOrReject(seen, out, version === undefined ? { name, raw, message } : { name, version, raw, message });
+    addOrReject(seen, out, new LazyResource(name, version, raw, type));
   }
   return out;
 }
@@ -127,13 +195,7 @@ export function decodeDeltaResources(typeUrl: string, list: readonly ResourceLik
       out.invalid.push({ name, reason: `unknown resource type ${typeUrl}` });
       continue;
     }
-    const raw = copyBytes(any.value);
-    const message = decodeWith(type, raw);
-    if (typeof message === 'string') {
-      out.invalid.push({ name, reason: message });
-      continue;
-    }
-    addOrReject(seen, out, r.version ? { name, version: r.version, raw, message } : { name, raw, message });
+    addOrReject(seen, out, new LazyResource(name, r.version || undefined, copyBytes(any.value), type));
   }
   return out;
 }

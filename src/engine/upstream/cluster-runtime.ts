@@ -196,9 +196,19 @@ export class ClusterRuntime {
     else if (config.type === 'ORIGINAL_DST') this.scheduleCleanup();
   }
 
-  /** Takes over the hosts of the runtime this one replaces (config change): state by key. */
-  adopt(previous: ClusterRuntime): void {
-    if (this.config.type !== previous.config.type || this.hostList.length > 0) return;
+  /**
+   * Takes over the hosts of the runtime this one replaces (config change): state by key. With
+   * release false (a manager built in slices) the previous runtime keeps serving the same Host
+   * objects until the swap, when the manager calls releaseHosts() on it; `again` re-takes them
+   * after an EDS delta changed the previous runtime's hosts during the build.
+   */
+  adopt(previous: ClusterRuntime, release = true, again = false): void {
+    if (this.config.type !== previous.config.type) return;
+    if (again) {
+      this.hostMap = new Map();
+      this.hostList = [];
+    }
+    if (this.hostList.length > 0) return;
     for (const h of previous.hostList) {
       if (this.healthCheckers.length === 0) h.setFlag(HealthFlag.FAILED_ACTIVE_HC | HealthFlag.PENDING_ACTIVE_HC | HealthFlag.DEGRADED_ACTIVE_HC, false);
       if (!this.outlier && h.hasFlag(HealthFlag.FAILED_OUTLIER_CHECK)) h.setFlag(HealthFlag.FAILED_OUTLIER_CHECK, false);
@@ -208,9 +218,16 @@ export class ClusterRuntime {
     this.hostList = [...this.hostMap.values()];
     this.overprovisioningFactor = previous.overprovisioningFactor;
     this.weightedPriorityHealth = previous.weightedPriorityHealth;
-    previous.hostMap = new Map();
-    previous.hostList = [];
+    this.dropOverloadPpm = previous.dropOverloadPpm;
+    this.endpointSetRef = previous.endpointSetRef;
+    if (release) previous.releaseHosts();
     this.refresh();
+  }
+
+  /** Forgets the hosts a replacement runtime took over (adopt). */
+  releaseHosts(): void {
+    this.hostMap = new Map();
+    this.hostList = [];
   }
 
   /** Lets aggregate clusters find their children in the current ClusterManager. */
@@ -232,7 +249,18 @@ export class ClusterRuntime {
     return true;
   }
 
+  /**
+   * The endpoint set last applied, weakly: a snapshot that carries the very same set object (the
+   * control side shares unchanged ones in-process) does not rebuild the hosts; a worker process's
+   * copy can still be collected.
+   */
+  get endpointSet(): EndpointSetConfig | undefined {
+    return this.endpointSetRef?.deref();
+  }
+  private endpointSetRef: WeakRef<EndpointSetConfig> | undefined;
+
   setEndpoints(set: EndpointSetConfig): void {
+    this.endpointSetRef = new WeakRef(set);
     this.stats.updateAttempt.inc();
     this.setHosts(specsFrom(set), set);
     this.stats.updateSuccess.inc();
