@@ -6,6 +6,7 @@
 // type instance version"), and unchanged bytes are dropped before translation so an unchanged
 // re-push (istiod "may still send unchanged configurations") rebuilds nothing downstream.
 import type { Result } from '../common/result';
+import { runInSlices, runToEnd } from '../common/time-slices';
 
 /** One resource of a response as the store receives it (the ADS client's AdsResource shape). */
 export interface IncomingResource {
@@ -138,31 +139,19 @@ export class TypeStore<T> {
   }
 
   apply(update: IncomingUpdate, guard?: ResourceGuard<T>): TypeApplyOutcome {
-    const steps = this.prepareSteps(update, guard);
-    let r = steps.next();
-    while (!r.done) r = steps.next();
-    return this.commit(r.value);
+    return this.commit(runToEnd(this.prepareSteps(update, guard)));
   }
 
   /**
-   * The translating half of apply(), in slices: every `sliceMs` of work it yields to the event
-   * loop (setImmediate), so a large response (10,000 clusters) does not hold other xDS types back
-   * (an EDS update is applied in between). Nothing is changed until commit(), which is
-   * synchronous: a reader never sees half of a response. Unchanged bytes are skipped before they
-   * are decoded or translated (Envoy skips clusters whose hash is unchanged). The type must not
-   * be applied by anyone else between prepare and commit (one source per type).
+   * The translating half of apply(), in time slices (common/time-slices): a large response
+   * (10,000 clusters) does not hold other xDS types back (an EDS update is applied in between).
+   * Nothing is changed until commit(), which is synchronous: a reader never sees half of a
+   * response. Unchanged bytes are skipped before they are decoded or translated (Envoy skips
+   * clusters whose hash is unchanged). The type must not be applied by anyone else between
+   * prepare and commit (one source per type).
    */
-  async prepare(update: IncomingUpdate, guard?: ResourceGuard<T>, sliceMs = 5): Promise<PreparedUpdate<T>> {
-    const steps = this.prepareSteps(update, guard);
-    let sliceStart = performance.now();
-    for (;;) {
-      const r = steps.next();
-      if (r.done) return r.value;
-      if (performance.now() - sliceStart >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
-    }
+  prepare(update: IncomingUpdate, guard?: ResourceGuard<T>): Promise<PreparedUpdate<T>> {
+    return runInSlices(this.prepareSteps(update, guard));
   }
 
   /** Applies a prepare() result. */

@@ -33,7 +33,7 @@ import type {
 import { Backoff, type BackoffOptions } from './backoff';
 import { DeltaTypeState } from './delta-state';
 import { buildNackMessage, GRPC_STATUS_INTERNAL, type ResourceError } from './nack-message';
-import { decodeDeltaResources, decodeSotwResources } from './resource-decoder';
+import { decodeDeltaResourcesInSlices, decodeSotwResourcesInSlices, shallowResponseDeserializer } from './resource-decoder';
 import { SotwTypeState } from './sotw-state';
 import { ENDPOINT_TYPE_URL, shortTypeName } from './type-urls';
 
@@ -203,7 +203,10 @@ export class AdsClient extends EventEmitter {
   private openStream(): void {
     if (this.stopped || !this.client) return;
     const m = adsMethod(this.delta, this.options.service ?? 'ads');
-    const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, m.deserializeResponse);
+    // Responses arrive with their resources still as bytes: they are decoded in time slices.
+    const t = adsMessageTypes();
+    const deserialize = shallowResponseDeserializer(this.delta ? t.deltaResponse : t.response);
+    const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, deserialize as unknown as (b: Buffer) => protobuf.Message);
     const stream: ActiveStream = { id: ++this.streamSeq, call, queues: new Map(), busy: new Map(), live: false, ended: false, processing: new Set(), sentFirst: false };
     this.stream = stream;
     for (const s of this.sotw.values()) s.resetStream();
@@ -376,7 +379,7 @@ export class AdsClient extends EventEmitter {
     this.typeCounters(typeUrl).update_attempt++;
     const versionInfo = String(m.versionInfo ?? '');
     const nonce = String(m.nonce ?? '');
-    const decoded = decodeSotwResources(typeUrl, (m.resources ?? []) as { typeUrl?: string; value?: Uint8Array }[]);
+    const decoded = await decodeSotwResourcesInSlices(typeUrl, (m.resources ?? []) as Uint8Array[]);
     const removed = state.removedBy(decoded.presentNames);
     const errors = await this.consume({
       typeUrl,
@@ -402,7 +405,7 @@ export class AdsClient extends EventEmitter {
     this.typeCounters(typeUrl).update_attempt++;
     const systemVersion = String(m.systemVersionInfo ?? '');
     const nonce = String(m.nonce ?? '');
-    const decoded = decodeDeltaResources(typeUrl, (m.resources ?? []) as { name?: string; version?: string }[]);
+    const decoded = await decodeDeltaResourcesInSlices(typeUrl, (m.resources ?? []) as Uint8Array[]);
     const removed = ((m.removedResources ?? []) as string[]).slice();
     const errors = await this.consume({
       typeUrl,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { SecretConfig } from '../../config/model/secret';
 import type { StatsScope } from '../../stats/stats-store';
+import { runInSlices, runToEnd } from '../../common/time-slices';
 import { ClusterRuntime } from './cluster-runtime';
 
 export interface ClusterManagerBuild {
@@ -32,27 +33,19 @@ export class ClusterManager {
     log: Logger,
     secrets: ReadonlyMap<string, SecretConfig> = new Map(),
   ) {
-    const steps = this.build({ configs, endpoints, previous, scope, log, secrets });
-    while (!steps.next().done);
+    runToEnd(this.build({ configs, endpoints, previous, scope, log, secrets }));
     this.finish(new Map());
   }
 
   /**
-   * Builds a manager in slices that yield to the event loop every `sliceMs` (setImmediate), so
+   * Builds a manager in time slices (common/time-slices), so
    * 10,000 changed clusters do not hold the worker's loop for the whole build: connections and
    * EDS deltas for the current runtime are served in between (replaced runtimes keep serving the
    * hosts their replacements share). The caller swaps right after finish().
    */
-  static async create(b: ClusterManagerBuild, sliceMs = 5): Promise<ClusterManager> {
+  static async create(b: ClusterManagerBuild): Promise<ClusterManager> {
     const cm = new ClusterManager([], new Map(), undefined, b.scope, b.log);
-    const steps = cm.build(b);
-    let sliceStart = performance.now();
-    while (!steps.next().done) {
-      if (performance.now() - sliceStart >= sliceMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
-    }
+    await runInSlices(cm.build(b));
     return cm;
   }
 
