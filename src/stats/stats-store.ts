@@ -102,8 +102,10 @@ function slotOf(slots: Map<string, number>, suffix: string): number {
 }
 
 export class StatGroup {
-  readonly counters: (GroupCounter | GroupNullCounter)[] = [];
-  readonly gauges: (GroupGauge | GroupNullGauge)[] = [];
+  // Sized to the slots known so far (every cluster group uses the same ones): an array grown
+  // one index at a time would keep about twice the room.
+  readonly counters: (GroupCounter | GroupNullCounter)[] = new Array(counterSlots.size);
+  readonly gauges: (GroupGauge | GroupNullGauge)[] = new Array(gaugeSlots.size);
   constructor(readonly prefix: string) {}
 }
 

@@ -7,6 +7,7 @@
 // we serve), so a re-sent unchanged resource is compared by bytes and never decoded. Bytes that
 // do not decode fail that resource with the same reason when the store first reads it.
 import type protobuf from 'protobufjs';
+import { internString } from '../common/intern';
 import { runInSlices, runToEnd } from '../common/time-slices';
 import { lookupType, typeForUrl } from '../gen/proto-root';
 import { adsMessageTypes } from './ads-grpc';
@@ -53,12 +54,15 @@ function decodeWith(type: protobuf.Type, raw: Uint8Array): DecodedMessage | stri
 class LazyResource implements AdsResource {
   private decoded: DecodedMessage | undefined;
   readonly version?: string;
+  readonly name: string;
   constructor(
-    readonly name: string,
+    name: string,
     version: string | undefined,
     readonly raw: Uint8Array,
     private readonly type: protobuf.Type,
   ) {
+    // The name is kept as a Map key in the client, the store and the workers: one shared copy.
+    this.name = internString(name);
     if (version !== undefined) this.version = version;
   }
 

@@ -23,6 +23,7 @@
 //   host.subscribe((host, 'removed' | 'unhealthy') => drain pool)           pool draining
 //   config.maxRequestsPerConnection, config.perConnectionBufferLimitBytes    pool settings
 import type { SecretConfig } from '../../config/model/secret';
+import { internString } from '../../common/intern';
 import { isTlsTransport, wrapUpstreamTls } from '../tls/upstream-tls';
 import { selectTransportSocket } from '../tls/transport-socket-select';
 import { lookup, promises as dnsPromises } from 'node:dns';
@@ -123,7 +124,8 @@ function specsFrom(set: EndpointSetConfig | undefined): HostSpec[] {
     for (const ep of loc.endpoints) {
       out.push({
         address: ep.address,
-        key: addressKey(ep.address),
+        // Flat and shared: a built "ip:port" would keep its concatenation parts per host.
+        key: internString(addressKey(ep.address)),
         hostname: ep.hostname,
         weight: ep.loadBalancingWeight,
         edsHealth: ep.healthStatus,
