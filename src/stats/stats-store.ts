@@ -4,8 +4,8 @@
 // null stat, and histogram bucket settings pick its buckets. The engine keeps the returned
 // objects, so the request path only does field writes. `snapshot()` produces the plain data the
 // control side merges and renders (snapshot.ts).
-import { CounterImpl, NullCounter, type Counter } from './counter';
-import { GaugeImpl, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
+import { CounterImpl, CounterValue, NullCounter, type Counter } from './counter';
+import { GaugeImpl, GaugeValue, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
 import { HistogramImpl, NullHistogram, type Histogram, type HistogramData, type HistogramUnit } from './histogram';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_STATS_OPTIONS, type StatsOptionsSpec } from './stats-options';
 import type { StatTag, StatsSnapshot, TaggedStatName } from './snapshot';
@@ -42,7 +42,7 @@ function joinPrefix(prefix: string, child: string): string {
 
 class ScopeImpl implements StatsScope {
   constructor(
-    private readonly store: StatsStore,
+    protected readonly store: StatsStore,
     readonly prefix: string,
   ) {}
   counter(name: string): Counter {
@@ -120,20 +120,15 @@ abstract class GroupStat {
   }
 }
 
-class GroupCounter extends GroupStat implements Counter {
-  value = 0;
-  used = false;
-  inc(n = 1): void {
-    this.value += n;
-    this.used = true;
+class GroupCounter extends CounterValue {
+  constructor(
+    private readonly group: StatGroup,
+    private readonly suffix: string,
+  ) {
+    super();
   }
-  add(n: number): void {
-    this.value += n;
-    this.used = true;
-  }
-  /** /reset_counters: value back to zero; the used flag stays, as in Envoy. */
-  reset(): void {
-    this.value = 0;
+  get name(): string {
+    return this.group.prefix + this.suffix;
   }
 }
 
@@ -144,33 +139,16 @@ class GroupNullCounter extends GroupStat implements Counter {
   add(): void {}
 }
 
-class GroupGauge extends GroupStat implements Gauge {
-  value = 0;
-  used = false;
+class GroupGauge extends GaugeValue {
   constructor(
-    group: StatGroup,
-    suffix: string,
-    readonly importMode: GaugeImportMode,
+    private readonly group: StatGroup,
+    private readonly suffix: string,
+    importMode: GaugeImportMode,
   ) {
-    super(group, suffix);
+    super(importMode);
   }
-  set(v: number): void {
-    this.value = v;
-    this.used = true;
-  }
-  add(n: number): void {
-    this.value += n;
-    this.used = true;
-  }
-  sub(n: number): void {
-    this.value -= n;
-    this.used = true;
-  }
-  inc(): void {
-    this.add(1);
-  }
-  dec(): void {
-    this.sub(1);
+  get name(): string {
+    return this.group.prefix + this.suffix;
   }
 }
 
@@ -192,40 +170,24 @@ class GroupNullGauge extends GroupStat implements Gauge {
 }
 
 /** A scope over a StatGroup; `sub` is the part of the prefix below the group's ('' at its root). */
-class GroupScopeImpl implements StatsScope {
+class GroupScopeImpl extends ScopeImpl {
   constructor(
-    private readonly store: StatsStore,
+    store: StatsStore,
     private readonly group: StatGroup,
     private readonly sub: string,
-  ) {}
-  get prefix(): string {
-    return this.group.prefix + this.sub;
+  ) {
+    super(store, sub === '' ? group.prefix : group.prefix + sub);
   }
-  counter(name: string): Counter {
+  override counter(name: string): Counter {
     return this.store.groupCounter(this.group, intern(this.sub + name));
   }
-  gauge(name: string, importMode: GaugeImportMode = 'Accumulate'): Gauge {
+  override gauge(name: string, importMode: GaugeImportMode = 'Accumulate'): Gauge {
     return this.store.groupGauge(this.group, intern(this.sub + name), importMode);
   }
-  histogram(name: string, unit: HistogramUnit = 'Unspecified'): Histogram {
-    return this.store.histogram(this.prefix + name, unit);
-  }
-  textReadout(name: string): TextReadout {
-    return this.store.textReadout(this.prefix + name);
-  }
-  counterWithTags(name: string, tags: readonly StatTag[]): Counter {
-    return this.store.counterWithTags(this.prefix + name, tags);
-  }
-  gaugeWithTags(name: string, tags: readonly StatTag[], importMode: GaugeImportMode = 'Accumulate'): Gauge {
-    return this.store.gaugeWithTags(this.prefix + name, tags, importMode);
-  }
-  histogramWithTags(name: string, tags: readonly StatTag[], unit: HistogramUnit = 'Unspecified'): Histogram {
-    return this.store.histogramWithTags(this.prefix + name, tags, unit);
-  }
-  scope(prefix: string): StatsScope {
+  override scope(prefix: string): StatsScope {
     return new GroupScopeImpl(this.store, this.group, intern(joinPrefix(this.sub, prefix)));
   }
-  groupScope(prefix: string): StatsScope {
+  override groupScope(prefix: string): StatsScope {
     return this.scope(prefix);
   }
 }
@@ -333,33 +295,28 @@ export class StatsStore implements StatsScope {
   groupCounter(g: StatGroup, suffix: string): Counter;
   groupCounter(g: StatGroup, suffix: string, create: false): Counter | undefined;
   groupCounter(g: StatGroup, suffix: string, create = true): Counter | undefined {
-    const slot = create ? slotOf(counterSlots, suffix) : counterSlots.get(suffix);
-    if (slot === undefined) return undefined;
-    const have = g.counters[slot];
-    if (have || !create) return have;
-    const full = g.prefix + suffix;
-    // Made through scope() before the group existed: keep that one.
-    const plain = this.counters.get(full);
-    if (plain) return plain;
-    const c = this.accepts(full) ? new GroupCounter(g, intern(suffix)) : new GroupNullCounter(g, intern(suffix));
-    g.counters[slot] = c;
-    return c;
+    return this.groupStat(counterSlots, g.counters, this.counters, g, suffix, create, (ok, sfx) => (ok ? new GroupCounter(g, sfx) : new GroupNullCounter(g, sfx)));
   }
 
   /** A group's gauge by suffix; create false only looks. */
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode): Gauge;
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create: false): Gauge | undefined;
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create = true): Gauge | undefined {
-    const slot = create ? slotOf(gaugeSlots, suffix) : gaugeSlots.get(suffix);
+    return this.groupStat(gaugeSlots, g.gauges, this.gauges, g, suffix, create, (ok, sfx) => (ok ? new GroupGauge(g, sfx, importMode) : new GroupNullGauge(g, sfx, importMode)));
+  }
+
+  private groupStat<S, P>(slots: Map<string, number>, list: S[], plainByName: ReadonlyMap<string, P>, g: StatGroup, suffix: string, create: boolean, make: (accepted: boolean, suffix: string) => S): S | P | undefined {
+    const slot = create ? slotOf(slots, suffix) : slots.get(suffix);
     if (slot === undefined) return undefined;
-    const have = g.gauges[slot];
+    const have = list[slot];
     if (have || !create) return have;
     const full = g.prefix + suffix;
-    const plain = this.gauges.get(full);
+    // Made through scope() before the group existed: keep that one.
+    const plain = plainByName.get(full);
     if (plain) return plain;
-    const gauge = this.accepts(full) ? new GroupGauge(g, intern(suffix), importMode) : new GroupNullGauge(g, intern(suffix), importMode);
-    g.gauges[slot] = gauge;
-    return gauge;
+    const stat = make(this.accepts(full), intern(suffix));
+    list[slot] = stat;
+    return stat;
   }
 
   /** Registers a custom stat namespace (Envoy CustomStatNamespaces; Istio's stats filter uses
