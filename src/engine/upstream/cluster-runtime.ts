@@ -150,7 +150,12 @@ export class ClusterRuntime {
   hostSetVersion = 0;
   private hostMap = new Map<string, Host>();
   private hostList: Host[] = [];
-  private prioritySet: PrioritySet = buildPrioritySet([]);
+  /**
+   * Built on first use (a pick, /clusters, an aggregate parent) after membership or health
+   * changed, not on every refresh: most of 10,000 clusters are never picked on a given worker.
+   */
+  private prioritySet: PrioritySet | undefined;
+  private lbStale = true;
   private lb: LoadBalancer | undefined;
   private lastPanic = 0;
   private readonly healthCheckers: HealthChecker[] = [];
@@ -331,18 +336,13 @@ export class ClusterRuntime {
     h.emit('removed');
   }
 
-  /** Rebuilds the PrioritySet and refreshes the LB (membership or health changed). */
+  /**
+   * Membership or health changed: the PrioritySet and LB are rebuilt on their next use
+   * (ensureLb), except for policies whose stats report the built LB (ring hash, Maglev, subsets).
+   */
   refresh(): void {
     if (this.destroyed) return;
-    const ps = buildPrioritySet(this.hostList, {
-      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
-      weightedPriorityHealth: this.weightedPriorityHealth,
-    });
-    this.prioritySet = ps;
-    if (this.lb) this.lb.refresh(ps);
-    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
-    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
-    this.lastPanic = this.lb.stats.lbHealthyPanic;
+    this.lbStale = true;
     this.hostSetVersion++;
     let healthy = 0;
     let degraded = 0;
@@ -360,7 +360,8 @@ export class ClusterRuntime {
     s.membershipDegraded.set(degraded);
     s.membershipExcluded.set(excluded);
     s.maxHostWeight.set(maxW);
-    const ls = this.lb.stats;
+    if (this.config.lbPolicy !== 'RING_HASH' && this.config.lbPolicy !== 'MAGLEV' && !this.config.lbSubset) return;
+    const ls = this.ensureLb().stats;
     if (this.config.lbPolicy === 'RING_HASH') {
       this.scope.gauge('ring_hash_lb.size', 'NeverImport').set(ls.ringSize);
       this.scope.gauge('ring_hash_lb.min_hashes_per_host', 'NeverImport').set(ls.minHashesPerHost);
@@ -392,16 +393,32 @@ export class ClusterRuntime {
     return this.hostList;
   }
 
+  /** The PrioritySet and LB for the current hosts, rebuilt if membership or health changed. */
+  private ensureLb(): LoadBalancer {
+    if (this.lb && !this.lbStale) return this.lb;
+    const ps = buildPrioritySet(this.hostList, {
+      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
+      weightedPriorityHealth: this.weightedPriorityHealth,
+    });
+    this.prioritySet = ps;
+    this.lbStale = false;
+    if (this.lb) this.lb.refresh(ps);
+    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
+    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
+    this.lastPanic = this.lb.stats.lbHealthyPanic;
+    return this.lb;
+  }
+
   currentPrioritySet(): PrioritySet {
-    return this.prioritySet;
+    this.ensureLb();
+    return this.prioritySet!;
   }
 
   /** Next host, or undefined when none can be picked (router: 503 UH / no healthy upstream). */
   chooseHost(ctx?: PickContext | null): Host | undefined {
     if (this.config.type === 'ORIGINAL_DST') return ctx?.originalDst ? this.originalDstHost(ctx.originalDst) : undefined;
     if (this.config.type === 'AGGREGATE') return this.chooseAggregate(ctx ?? null);
-    const lb = this.lb;
-    if (!lb) return undefined;
+    const lb = this.ensureLb();
     const prev = ctx?.previousHosts;
     const attempts = prev && prev.length > 0 ? Math.max(1, ctx!.maxHostSelectionAttempts ?? 1) : 1;
     let host: Host | null = null;
@@ -436,7 +453,7 @@ export class ClusterRuntime {
       const sets: HostSet[] = [];
       const owner: ClusterRuntime[] = [];
       for (const c of children) {
-        for (const hs of c.prioritySet.hostSets) {
+        for (const hs of c.currentPrioritySet().hostSets) {
           sets.push({ ...hs, priority: sets.length });
           owner.push(c);
         }
