@@ -50,9 +50,11 @@ function decodeWith(type: protobuf.Type, raw: Uint8Array): DecodedMessage | stri
   }
 }
 
-/** An AdsResource whose message is decoded on first read (and then kept with the resource). */
+/**
+ * An AdsResource whose message is decoded when read, and not kept: the store reads it once, to
+ * translate it, so a 10,000-resource response never holds 10,000 decoded messages at once.
+ */
 class LazyResource implements AdsResource {
-  private decoded: DecodedMessage | undefined;
   readonly version?: string;
   readonly name: string;
   constructor(
@@ -67,10 +69,8 @@ class LazyResource implements AdsResource {
   }
 
   get message(): DecodedMessage {
-    if (this.decoded) return this.decoded;
     const m = decodeWith(this.type, this.raw);
     if (typeof m === 'string') throw Object.assign(new Error(m), { resourceError: true });
-    this.decoded = m;
     return m;
   }
 }
