@@ -50,7 +50,7 @@ export class ClusterManager {
   }
 
   /**
-   * One step per new runtime. Only added and changed clusters cost a new runtime; unchanged ones
+   * One step per cluster. Only added and changed clusters cost a new runtime; unchanged ones
    * are carried over, and their hosts are rebuilt only when their endpoint set is another one.
    */
   private *build(b: ClusterManagerBuild): Generator<void, void> {
@@ -69,7 +69,7 @@ export class ClusterManager {
       }
       rt.secrets = secrets;
       this.clusters.set(cfg.name, rt);
-      if (!reuse) yield;
+      yield; // the driver yields only when the slice is used up (JSON compares in worker processes count)
     }
     const resolve = (name: string) => this.clusters.get(name);
     for (const rt of this.clusters.values()) rt.setClusterResolver(resolve);
