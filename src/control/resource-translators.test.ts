@@ -44,5 +44,10 @@ describe('xdsTranslators share equal parts', () => {
     expect(eps[0]!.metadata).toBe(eps[1]!.metadata);
     expect(eps[2]!.metadata).not.toBe(eps[0]!.metadata);
     expect(eps.map((e) => (e.address as { address: string }).address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    // Equal localities and empty drop lists are shared across assignments too.
+    const other = tr.eds(decode(ENDPOINT_TYPE_URL, { clusterName: 'outbound|80||b.ns.svc.cluster.local', endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '10.0.1.1', portValue: 80 } } } }] }] }));
+    if (!other.ok) throw new Error(JSON.stringify(other.errors));
+    expect(other.value.localities[0]!.locality).toBe(r.value.localities[0]!.locality);
+    expect(other.value.dropOverloads).toBe(r.value.dropOverloads);
   });
 });

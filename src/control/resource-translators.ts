@@ -58,8 +58,10 @@ function compactEndpointSet(set: EndpointSetConfig): EndpointSetConfig {
   const seen = new Map<string, unknown>();
   (set as { clusterName: string }).clusterName = internString(set.clusterName);
   (set as { localities: unknown }).localities = set.localities.slice();
+  (set as { dropOverloads: unknown }).dropOverloads = shareEqual(set.dropOverloads);
   for (const loc of set.localities) {
     (loc as { endpoints: unknown }).endpoints = loc.endpoints.slice();
+    (loc as { locality: unknown }).locality = shareEqual(loc.locality);
     for (const ep of loc.endpoints) {
       const key = JSON.stringify(ep.metadata);
       const have = seen.get(key);

@@ -38,7 +38,8 @@ export class WorkerEngine implements ListenerHost {
   private connSeq = 0;
   private routeCache = new Map<string, { key: string; table: RouteTable }>();
   /** EDS service name -> names of the clusters of the current snapshot that load it. */
-  private edsIndex = new Map<string, string[]>();
+  /** (A single name rather than a one-element list: 10,000 clusters, one service each.) */
+  private edsIndex = new Map<string, string | string[]>();
 
   constructor(
     private readonly stats: StatsStore,
@@ -113,13 +114,14 @@ export class WorkerEngine implements ListenerHost {
       nextCache.set(rc.name, { key, table });
     }
     this.routeCache = nextCache;
-    const edsIndex = new Map<string, string[]>();
+    const edsIndex = new Map<string, string | string[]>();
     for (const c of snap.clusters) {
       if (c.type !== 'EDS') continue;
       const service = c.edsServiceName ?? c.name;
-      const list = edsIndex.get(service);
-      if (list) list.push(c.name);
-      else edsIndex.set(service, [c.name]);
+      const have = edsIndex.get(service);
+      if (have === undefined) edsIndex.set(service, c.name);
+      else if (typeof have === 'string') edsIndex.set(service, [have, c.name]);
+      else have.push(c.name);
     }
     this.edsIndex = edsIndex;
     this.runtime = { generation: snap.generation, clusters, routes, secrets };
@@ -175,7 +177,8 @@ export class WorkerEngine implements ListenerHost {
     let n = 0;
     for (const u of updates) {
       this.deltasDuringBuild?.set(u.serviceName, u.set);
-      for (const name of this.edsIndex.get(u.serviceName) ?? []) {
+      const names = this.edsIndex.get(u.serviceName) ?? [];
+      for (const name of typeof names === 'string' ? [names] : names) {
         const cluster = rt.clusters.get(name);
         if (!cluster) continue;
         cluster.setEndpoints(u.set);
