@@ -170,11 +170,13 @@ async function serverMain(): Promise<void> {
 
 // ---- proxy role (this process) ----
 
-function mem(): { rss: number; heap: number } {
+// heap = V8 heap + memory outside it (`external`, which already includes `arrayBuffers`: Node
+// Buffers such as the raw resource bytes; adding arrayBuffers again would count them twice).
+function mem(): { rss: number; heap: number; v8: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed + m.external + m.arrayBuffers };
+  return { rss: m.rss, heap: m.heapUsed + m.external, v8: m.heapUsed, external: m.external };
 }
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -252,7 +254,11 @@ async function proxyMain(): Promise<void> {
   console.log(`phase 1: ACK cds ${ms(cds)} ms, eds ${ms(eds)} ms, lds ${ms(lds)} ms, rds ${ms(rds)} ms after start; LIVE at ${liveMs.toFixed(0)} ms; NACKs ${nacks}`);
   console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}`);
   console.log(`proxy memory: RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)}), heap+external ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)})`);
-  console.log(`per cluster (with its 5 endpoints, raw bytes kept for config_dump, worker runtime): RSS ${((after.rss - before.rss) / CLUSTERS / 1024).toFixed(1)} KiB, heap ${((after.heap - before.heap) / CLUSTERS / 1024).toFixed(1)} KiB`);
+  const perCluster = (d: number) => `${(d / CLUSTERS / 1024).toFixed(1)} KiB`;
+  console.log(
+    `per cluster (with its 5 endpoints, raw bytes kept for config_dump, worker runtime): RSS ${perCluster(after.rss - before.rss)}, heap ${perCluster(after.heap - before.heap)} ` +
+      `(V8 heap ${perCluster(after.v8 - before.v8)} + external ${perCluster(after.external - before.external)})`,
+  );
 
   // ---- phase 2: second full CDS push with one EDS change right behind it ----
   type Engine = { currentRuntime(): { clusters: { get(n: string): { chooseHost(): { key: string } | undefined } | undefined } } };
