@@ -1,11 +1,18 @@
-// Scale bench (not a test) of the xDS apply path, in-process: the real Server (ADS client ->
-// store -> snapshot -> in-process worker) against the fake ADS server over a Unix socket (delta
-// gRPC, as Istio's bootstrap asks). Phase 1 pushes 10,000 EDS clusters x 5 endpoints, one HTTP
-// listener and a 1,000-route RouteConfiguration at once: time to ACK per type and until LIVE,
-// RSS and heap before/after, per-cluster memory. Phase 2 pushes a second full CDS (every cluster
-// changed) and, right behind it, one EDS change: time until that host is live on the worker.
+// Scale bench (not a test) of the xDS apply path. This process is the proxy only: the real
+// Server (ADS client -> store -> snapshot -> in-process worker, --concurrency 1); the fake ADS
+// server runs in a child process (same script, role "server"), so the proxy's RSS/heap deltas
+// are not inflated by the server's fixtures and its encode/send work does not share the proxy's
+// event loop. Delta gRPC over a Unix socket, as Istio's bootstrap asks.
+// Phase 1 pushes 10,000 EDS clusters x 5 endpoints, one HTTP listener and a 1,000-route
+// RouteConfiguration at once: time to ACK per type (seen by the server) and until LIVE, proxy RSS
+// and heap before/after, per-cluster memory. Phase 2 pushes a second full CDS (every cluster
+// changed) and, right behind it, one EDS change: time from the server writing that EDS response
+// until the data path picks the new endpoint (ClusterRuntime.chooseHost on the worker's current
+// runtime). Phase 3: the same EDS change alone. Times across the two processes use
+// performance.timeOrigin + performance.now() (one system clock).
 // Run: node --expose-gc bench/xds-scale.bench.run.cjs   [CLUSTERS=10000 ROUTES=1000]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../src/config/bootstrap/flags';
@@ -14,12 +21,14 @@ import { Server } from '../src/control/server';
 import { lookupType, typeForUrl } from '../src/gen/proto-root';
 import { LogRoot } from '../src/log/logger';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../src/xds/type-urls';
-import { FakeAdsServer, type FakeResource, type RecordedRequest } from '../test/support/fake-ads-server';
+import { FakeAdsServer, type FakeResource } from '../test/support/fake-ads-server';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10_000);
 const ENDPOINTS = 5;
 const ROUTES = Number(process.env.ROUTES ?? 1_000);
 const TIMEOUT_MS = 120_000;
+const TARGET = 4242 % CLUSTERS;
+const NEW_PORT = 9090;
 type Obj = Record<string, unknown>;
 
 const enc = (typeUrl: string, obj: Obj): Uint8Array => {
@@ -84,10 +93,90 @@ function listener(): FakeResource {
   };
 }
 
-function mem(): { rss: number; heap: number } {
+
+// The fake server used to filter "only these names" with Array.includes (O(n^2)); it uses a Set now.
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+// ---- server role (child process) ----
+
+type ToServer = { cmd: 'phase2' } | { cmd: 'phase3' } | { cmd: 'stop' };
+type FromServer =
+  | { t: 'ready'; target: string; bytes: number; encodeMs: number }
+  | { t: 'ack'; typeUrl: string; version: string; at: number; nack: boolean }
+  | { t: 'sent'; what: 'phase2' | 'phase3'; cdsAt: number; edsAt: number }
+  | { t: 'stopped' };
+
+async function serverMain(): Promise<void> {
+  const send = (m: FromServer) => process.send!(m);
+  const t = performance.now();
+  const clusters: FakeResource[] = [];
+  const claList: FakeResource[] = [];
+  for (let i = 0; i < CLUSTERS; i++) {
+    clusters.push(cluster(i, 10));
+    claList.push(assignment(i, 8080));
+  }
+  const rc = routeConfig();
+  const bytes = clusters.reduce((n, r) => n + r.value.length, 0) + claList.reduce((n, r) => n + r.value.length, 0) + rc.value.length;
+  const encodeMs = performance.now() - t;
+  const ads = await FakeAdsServer.start();
+  ads.setResources(CLUSTER_TYPE_URL, clusters, 'c1');
+  ads.setResources(ENDPOINT_TYPE_URL, claList, 'e1');
+  ads.setResources(LISTENER_TYPE_URL, [listener()], 'l1');
+  ads.setResources(ROUTE_TYPE_URL, [rc], 'r1');
+  // Report every ACK/NACK (a request answering one of our nonces) with its arrival time.
+  const sent = new Set<string>();
+  let seen = 0;
+  const scan = () => {
+    for (; seen < ads.requests.length; seen++) {
+      const r = ads.requests[seen]!;
+      const nonce = r.request.responseNonce as string | undefined;
+      if (!nonce) continue;
+      if (!sent.has(nonce)) for (const s of ads.responses) sent.add(s.nonce);
+      if (!sent.has(nonce)) continue;
+      send({ t: 'ack', typeUrl: r.typeUrl, version: nonce.slice(0, nonce.indexOf('/')), at: epochMs(), nack: !!r.request.errorDetail });
+    }
+  };
+  // waitForRequest's predicate runs as each request arrives: a cheap hook for arrival times.
+  const hook = () => void ads.waitForRequest((r) => (scan(), r.seq < 0), 10 * TIMEOUT_MS).catch(() => undefined);
+  hook();
+  process.on('message', (m: ToServer) => {
+    if (m.cmd === 'phase2') {
+      const changed: FakeResource[] = [];
+      for (let i = 0; i < CLUSTERS; i++) changed.push(cluster(i, 11));
+      ads.setResources(CLUSTER_TYPE_URL, changed, 'c2');
+      ads.upsertResources(ENDPOINT_TYPE_URL, [assignment(TARGET, NEW_PORT)], 'e2');
+      const cdsAt = epochMs();
+      ads.push(CLUSTER_TYPE_URL);
+      const edsAt = epochMs();
+      ads.push(ENDPOINT_TYPE_URL, { names: [clusterName(TARGET)] });
+      for (const s of ads.responses) sent.add(s.nonce);
+      send({ t: 'sent', what: 'phase2', cdsAt, edsAt });
+    } else if (m.cmd === 'phase3') {
+      ads.upsertResources(ENDPOINT_TYPE_URL, [assignment(TARGET, NEW_PORT + 1)], 'e3');
+      const edsAt = epochMs();
+      ads.push(ENDPOINT_TYPE_URL, { names: [clusterName(TARGET)] });
+      for (const s of ads.responses) sent.add(s.nonce);
+      send({ t: 'sent', what: 'phase3', cdsAt: edsAt, edsAt });
+    } else {
+      void ads.stop().then(() => {
+        send({ t: 'stopped' });
+        process.exit(0);
+      });
+    }
+  });
+  send({ t: 'ready', target: ads.target, bytes, encodeMs });
+}
+
+// ---- proxy role (this process) ----
+
+// heap = V8 heap + memory outside it (`external`, which already includes `arrayBuffers`: Node
+// Buffers such as the raw resource bytes; adding arrayBuffers again would count them twice).
+function mem(): { rss: number; heap: number; v8: number; external: number } {
+  (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed + m.external + m.arrayBuffers };
+  return { rss: m.rss, heap: m.heapUsed + m.external, v8: m.heapUsed, external: m.external };
 }
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -99,41 +188,42 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-function ackOf(ads: FakeAdsServer, typeUrl: string, version: string) {
-  return (r: RecordedRequest) => r.typeUrl === typeUrl && typeof r.request.responseNonce === 'string' && r.request.responseNonce.startsWith(`${version}/`) && !r.request.errorDetail && ads.responses.some((s) => s.nonce === r.request.responseNonce);
+class ServerChild {
+  private readonly msgs: FromServer[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: FromServer) => {
+      this.msgs.push(m);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  send(m: ToServer): void {
+    this.child.send(m);
+  }
+  async next<T extends FromServer>(pred: (m: FromServer) => m is T, from = 0): Promise<T> {
+    const start = Date.now();
+    for (;;) {
+      const found = this.msgs.slice(from).find(pred);
+      if (found) return found;
+      if (Date.now() - start > TIMEOUT_MS) throw new Error('server child: timed out');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 1000).unref();
+      });
+    }
+  }
+  get count(): number {
+    return this.msgs.length;
+  }
 }
 
-// The fake server filters "only these names" with Array.includes, O(n^2) for a 10,000-name EDS
-// subscription (about a second of its own CPU in this process); a Set keeps the bench measuring
-// the proxy. Bench-only patch of a private method, same result.
-type FakeInternals = { sets: Map<string, { resources: Map<string, FakeResource> }> };
-(FakeAdsServer.prototype as unknown as Record<string, unknown>).wanted = function (this: FakeInternals, typeUrl: string, st: { wildcard: boolean; names: Set<string> }, only?: readonly string[]): FakeResource[] {
-  const set = this.sets.get(typeUrl);
-  if (!set) return [];
-  const onlySet = only ? new Set(only) : undefined;
-  const out: FakeResource[] = [];
-  for (const r of set.resources.values()) if ((!onlySet || onlySet.has(r.name)) && (st.wildcard || st.names.has(r.name))) out.push(r);
-  return out;
-};
+const isAck = (typeUrl: string, version: string) => (m: FromServer): m is Extract<FromServer, { t: 'ack' }> => m.t === 'ack' && m.typeUrl === typeUrl && m.version === version;
 
-async function main(): Promise<void> {
-  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket, in-process worker)`);
-  let t = performance.now();
-  const clusters: FakeResource[] = [];
-  const claList: FakeResource[] = [];
-  for (let i = 0; i < CLUSTERS; i++) {
-    clusters.push(cluster(i, 10));
-    claList.push(assignment(i, 8080));
-  }
-  const rc = routeConfig();
-  const bytes = clusters.reduce((n, r) => n + r.value.length, 0) + claList.reduce((n, r) => n + r.value.length, 0) + rc.value.length;
-  console.log(`fixture: ${mb(bytes)} of resources encoded in ${(performance.now() - t).toFixed(0)} ms`);
-
-  const ads = await FakeAdsServer.start();
-  ads.setResources(CLUSTER_TYPE_URL, clusters, 'c1');
-  ads.setResources(ENDPOINT_TYPE_URL, claList, 'e1');
-  ads.setResources(LISTENER_TYPE_URL, [listener()], 'l1');
-  ads.setResources(ROUTE_TYPE_URL, [rc], 'r1');
+async function proxyMain(): Promise<void> {
+  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; in-process worker)`);
+  const srv = new ServerChild(fork(process.argv[1]!, ['--xds-scale-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } }));
+  const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
+  console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
   const dir = mkdtempSync(join(tmpdir(), 'xds-scale-'));
   const bootstrap = JSON.stringify({
     node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
@@ -143,67 +233,72 @@ async function main(): Promise<void> {
       cds_config: { ads: {}, initial_fetch_timeout: '0s' },
       ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
     },
-    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ads.target.replace('unix://', '') } } } }] }] } }] },
+    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ready.target.replace('unix://', '') } } } }] }] } }] },
   });
   const flags = parseFlags(['--config-yaml', bootstrap, '--admin-address-path', join(dir, 'admin'), '--concurrency', '1']);
   const server = new Server(flags, new LogRoot({ level: 'error', componentLevels: new Map(process.env.XDS_LOG ? [['config', 'info']] : []) }), loadBootstrap(flags));
   const before = mem();
 
   // ---- phase 1: everything at once ----
-  t = performance.now();
+  const t0 = epochMs();
   await server.start();
-  void readFileSync(join(dir, 'admin'), 'utf8');
-  const ackAt: Record<string, number> = {};
-  const watchAck = (typeUrl: string, version: string, key: string) =>
-    ads.waitForRequest(ackOf(ads, typeUrl, version), TIMEOUT_MS).then(() => (ackAt[key] = performance.now() - t));
-  await Promise.all([watchAck(CLUSTER_TYPE_URL, 'c1', 'cds'), watchAck(ENDPOINT_TYPE_URL, 'e1', 'eds'), watchAck(LISTENER_TYPE_URL, 'l1', 'lds'), watchAck(ROUTE_TYPE_URL, 'r1', 'rds')]);
+  const [cds, eds, lds, rds] = await Promise.all([srv.next(isAck(CLUSTER_TYPE_URL, 'c1')), srv.next(isAck(ENDPOINT_TYPE_URL, 'e1')), srv.next(isAck(LISTENER_TYPE_URL, 'l1')), srv.next(isAck(ROUTE_TYPE_URL, 'r1'))]);
   await until(() => server.serverState === 'LIVE', 'LIVE');
-  const liveMs = performance.now() - t;
-  const nacks = ads.requests.filter((r) => r.request.errorDetail).length;
+  const liveMs = epochMs() - t0;
+  const nacks = [cds, eds, lds, rds].filter((a) => a.nack).length;
   const store = server.xdsController!.store;
   const after = mem();
-  console.log(`phase 1: ACK cds ${ackAt.cds!.toFixed(0)} ms, eds ${ackAt.eds!.toFixed(0)} ms, lds ${ackAt.lds!.toFixed(0)} ms, rds ${ackAt.rds!.toFixed(0)} ms after start; LIVE at ${liveMs.toFixed(0)} ms; NACKs ${nacks}`);
+  // HEAPSNAP=<file>: a heap snapshot of the proxy after phase 1 (to see what a cluster costs).
+  if (process.env.HEAPSNAP) (await import('node:v8')).writeHeapSnapshot(process.env.HEAPSNAP);
+  const ms = (a: { at: number }) => (a.at - t0).toFixed(0);
+  console.log(`phase 1: ACK cds ${ms(cds)} ms, eds ${ms(eds)} ms, lds ${ms(lds)} ms, rds ${ms(rds)} ms after start; LIVE at ${liveMs.toFixed(0)} ms; NACKs ${nacks}`);
   console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}`);
-  console.log(`memory: RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)}), heap+external ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)})`);
-  console.log(`per cluster (with its 5 endpoints, raw bytes kept for config_dump, worker runtime): RSS ${((after.rss - before.rss) / CLUSTERS / 1024).toFixed(1)} KiB, heap ${((after.heap - before.heap) / CLUSTERS / 1024).toFixed(1)} KiB`);
+  console.log(`proxy memory: RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)}), heap+external ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)})`);
+  const perCluster = (d: number) => `${(d / CLUSTERS / 1024).toFixed(1)} KiB`;
+  console.log(
+    `per cluster (with its 5 endpoints, raw bytes kept for config_dump, worker runtime): RSS ${perCluster(after.rss - before.rss)}, heap ${perCluster(after.heap - before.heap)} ` +
+      `(V8 heap ${perCluster(after.v8 - before.v8)} + external ${perCluster(after.external - before.external)})`,
+  );
 
   // ---- phase 2: second full CDS push with one EDS change right behind it ----
-  const engine = (server as unknown as { workers: { engine: { currentRuntime(): { clusters: { get(n: string): { allHosts(): readonly { key: string }[] } | undefined } } } } }).workers.engine;
-  const target = 4242 % CLUSTERS;
-  const newPort = 9090;
-  const changed: FakeResource[] = [];
-  for (let i = 0; i < CLUSTERS; i++) changed.push(cluster(i, 11));
-  const reqFrom = ads.requests.length;
-  const gen = (server as unknown as { publisher: { appliedGeneration: number } }).publisher.appliedGeneration;
-  ads.setResources(CLUSTER_TYPE_URL, changed, 'c2');
-  const t2 = performance.now();
-  ads.push(CLUSTER_TYPE_URL);
-  ads.upsertResources(ENDPOINT_TYPE_URL, [assignment(target, newPort)], 'e2');
-  ads.push(ENDPOINT_TYPE_URL, { names: [clusterName(target)] });
-  const tEds = performance.now();
-  const live = () => engine.currentRuntime().clusters.get(clusterName(target))?.allHosts().some((h) => h.key.endsWith(`:${newPort}`)) === true;
-  await until(live, 'EDS change live');
-  const edsLiveMs = performance.now() - tEds;
-  await ads.waitForRequest(ackOf(ads, CLUSTER_TYPE_URL, 'c2'), TIMEOUT_MS, reqFrom);
-  const cdsAck2 = performance.now() - t2;
-  await until(() => (server as unknown as { publisher: { appliedGeneration: number } }).publisher.appliedGeneration > gen, 'second CDS snapshot applied');
-  const cdsLive2 = performance.now() - t2;
-  console.log(`phase 2: second full CDS (${CLUSTERS} changed) ACK ${cdsAck2.toFixed(0)} ms, applied on the worker ${cdsLive2.toFixed(0)} ms; one EDS change pushed right behind it live after ${edsLiveMs.toFixed(1)} ms`);
+  type Engine = { currentRuntime(): { clusters: { get(n: string): { chooseHost(): { key: string } | undefined } | undefined } } };
+  const engine = (server as unknown as { workers: { engine: Engine } }).workers.engine;
+  const picks = (port: number) => () => engine.currentRuntime().clusters.get(clusterName(TARGET))?.chooseHost()?.key.endsWith(`:${port}`) === true;
+  const publisher = (server as unknown as { publisher: { appliedGeneration: number } }).publisher;
+  const gen = publisher.appliedGeneration;
+  const from = srv.count;
+  srv.send({ cmd: 'phase2' });
+  await until(picks(NEW_PORT), 'EDS change live');
+  const liveAt = epochMs();
+  const sent2 = await srv.next((m): m is Extract<FromServer, { t: 'sent' }> => m.t === 'sent' && m.what === 'phase2', from);
+  const cdsAck2 = await srv.next(isAck(CLUSTER_TYPE_URL, 'c2'), from);
+  const edsAck2 = await srv.next(isAck(ENDPOINT_TYPE_URL, 'e2'), from);
+  await until(() => publisher.appliedGeneration > gen, 'second CDS snapshot applied');
+  const cdsLive2 = epochMs() - sent2.cdsAt;
+  console.log(
+    `phase 2: second full CDS (${CLUSTERS} changed) ACK ${(cdsAck2.at - sent2.cdsAt).toFixed(0)} ms, applied on the worker ${cdsLive2.toFixed(0)} ms; ` +
+      `one EDS change sent right behind it: ACK ${(edsAck2.at - sent2.edsAt).toFixed(1)} ms (${edsAck2.at < cdsAck2.at ? 'before' : 'after'} the CDS ACK), picked by the data path ${(liveAt - sent2.edsAt).toFixed(1)} ms after it was sent`,
+  );
 
-  // EDS alone, no CDS in flight.
-  ads.upsertResources(ENDPOINT_TYPE_URL, [assignment(target, newPort + 1)], 'e3');
-  const t3 = performance.now();
-  ads.push(ENDPOINT_TYPE_URL, { names: [clusterName(target)] });
-  await until(() => engine.currentRuntime().clusters.get(clusterName(target))?.allHosts().some((h) => h.key.endsWith(`:${newPort + 1}`)) === true, 'EDS alone live');
-  console.log(`phase 3: one EDS change alone live after ${(performance.now() - t3).toFixed(1)} ms`);
+  // ---- phase 3: EDS alone, no CDS in flight ----
+  const from3 = srv.count;
+  srv.send({ cmd: 'phase3' });
+  await until(picks(NEW_PORT + 1), 'EDS alone live');
+  const live3 = epochMs();
+  const sent3 = await srv.next((m): m is Extract<FromServer, { t: 'sent' }> => m.t === 'sent' && m.what === 'phase3', from3);
+  console.log(`phase 3: one EDS change alone picked by the data path ${(live3 - sent3.edsAt).toFixed(1)} ms after it was sent`);
 
   await server.stop();
-  await ads.stop();
+  srv.send({ cmd: 'stop' });
+  await srv.next((m): m is Extract<FromServer, { t: 'stopped' }> => m.t === 'stopped');
   rmSync(dir, { recursive: true, force: true });
 }
 
+const main = process.argv.includes('--xds-scale-server') ? serverMain : proxyMain;
+
 main().then(
-  () => process.exit(0),
+  // The server role stays up until the proxy says stop.
+  () => (main === proxyMain ? process.exit(0) : undefined),
   (err) => {
     console.error(err);
     process.exit(1);

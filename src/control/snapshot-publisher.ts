@@ -11,6 +11,12 @@ import type { Workers } from './workers';
 
 export class SnapshotPublisher {
   private sent: ConfigSnapshot | undefined;
+  /**
+   * Endpoint deltas since `sent`, folded in only when `current` is read: copying a 10,000-entry
+   * endpoints record on every EDS delta would put that copy on the EDS path.
+   */
+  private sentEndpoints = new Map<string, ConfigSnapshot['endpoints'][string]>();
+  private sentVersions: Record<string, string> = {};
   private waiting: ConfigSnapshot | undefined;
   private running: Promise<void> | undefined;
   private deltas = 0;
@@ -26,7 +32,20 @@ export class SnapshotPublisher {
 
   /** The last snapshot handed to workers, with endpoint deltas folded in (for admin views). */
   get current(): ConfigSnapshot | undefined {
+    if (this.sent && this.sentEndpoints.size > 0) {
+      const endpoints = { ...this.sent.endpoints };
+      for (const [name, set] of this.sentEndpoints) endpoints[name] = set;
+      this.sent = { ...this.sent, endpoints, versions: { ...this.sent.versions, ...this.sentVersions } };
+      this.sentEndpoints.clear();
+      this.sentVersions = {};
+    }
     return this.sent;
+  }
+
+  private setSent(snap: ConfigSnapshot): void {
+    this.sent = snap;
+    this.sentEndpoints.clear();
+    this.sentVersions = {};
   }
 
   publish(p: Publication): void {
@@ -36,9 +55,8 @@ export class SnapshotPublisher {
       return;
     }
     if (this.sent) {
-      const endpoints = { ...this.sent.endpoints };
-      for (const u of p.updates) endpoints[u.serviceName] = u.set;
-      this.sent = { ...this.sent, endpoints, versions: { ...this.sent.versions, ...p.versions } };
+      for (const u of p.updates) this.sentEndpoints.set(u.serviceName, u.set);
+      Object.assign(this.sentVersions, p.versions);
     }
     this.deltas++;
     this.workers.applyEndpoints(p.generation, p.updates).then(
@@ -53,7 +71,7 @@ export class SnapshotPublisher {
   /** Applies a snapshot right away and throws if workers reject it (startup: a bind failure is fatal). */
   async applyNow(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {
     await this.idle();
-    this.sent = snap;
+    this.setSent(snap);
     const bound = await this.workers.apply(snap);
     this.appliedGeneration = snap.generation;
     this.onApplied(snap, bound);
@@ -80,7 +98,7 @@ export class SnapshotPublisher {
     while (this.waiting) {
       const snap = this.waiting;
       this.waiting = undefined;
-      this.sent = snap;
+      this.setSent(snap);
       const t0 = performance.now();
       try {
         const bound = await this.workers.apply(snap);

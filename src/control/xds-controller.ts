@@ -195,7 +195,7 @@ export class XdsController {
           apiType: dyn.ads.apiType,
           setNodeOnFirstMessageOnly: dyn.ads.setNodeOnFirstMessageOnly,
           logger: this.log,
-          onResponse: (u) => this.onResponse(u),
+          onResponse: (u) => this.onAdsResponse(u),
           ...channelClientOptions(bootstrap, dyn.ads.targets[0]!, 'ads_config', resolved),
           ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         });
@@ -339,8 +339,21 @@ export class XdsController {
     return this.applyUpdate(kind, update, () => this.store.apply(kind, update));
   }
 
-  private applyUpdate(kind: XdsKind, update: AdsUpdate, apply: () => StoreChange): AdsUpdateResult {
+  /**
+   * A response on the ADS stream. A large LDS/CDS response is translated in slices that yield
+   * (ConfigStore.applyInSlices): the ADS client hands other types' responses over meanwhile, so
+   * an EDS update is live before a 10,000-cluster CDS apply completes. The CDS ACK still goes out
+   * only after the whole response was validated and committed.
+   */
+  private async onAdsResponse(update: AdsUpdate): Promise<AdsUpdateResult> {
+    const kind = KINDS.get(update.typeUrl);
+    if (!kind) return { errors: [{ name: update.typeUrl, reason: 'resource type not supported' }] };
     const t0 = performance.now();
+    const change = await this.store.applyInSlices(kind, update);
+    return this.applyUpdate(kind, update, () => change, t0);
+  }
+
+  private applyUpdate(kind: XdsKind, update: AdsUpdate, apply: () => StoreChange, t0 = performance.now()): AdsUpdateResult {
     const change = apply();
     this.follow(change);
     this.syncApiSources();

@@ -12,10 +12,11 @@ export interface Counter {
   add(n: number): void;
 }
 
-export class CounterImpl implements Counter {
+/** A counter's value and used flag; the subclass says where its name comes from. */
+export abstract class CounterValue implements Counter {
+  abstract readonly name: string;
   value = 0;
   used = false;
-  constructor(readonly name: string) {}
 
   inc(n = 1): void {
     this.value += n;
@@ -30,6 +31,12 @@ export class CounterImpl implements Counter {
   /** /reset_counters: value back to zero; the used flag stays, as in Envoy. */
   reset(): void {
     this.value = 0;
+  }
+}
+
+export class CounterImpl extends CounterValue {
+  constructor(readonly name: string) {
+    super();
   }
 }
 

@@ -17,13 +17,12 @@ export interface Gauge {
   dec(): void;
 }
 
-export class GaugeImpl implements Gauge {
+/** A gauge's value, used flag and import mode; the subclass says where its name comes from. */
+export abstract class GaugeValue implements Gauge {
+  abstract readonly name: string;
   value = 0;
   used = false;
-  constructor(
-    readonly name: string,
-    readonly importMode: GaugeImportMode,
-  ) {}
+  constructor(readonly importMode: GaugeImportMode) {}
 
   /** Marks the gauge used even when the value does not change: `server.state` set to 0 (LIVE)
    *  must show under `usedonly`, which is what pilot-agent's readiness probe asks for. */
@@ -50,6 +49,15 @@ export class GaugeImpl implements Gauge {
   dec(): void {
     this.value -= 1;
     this.used = true;
+  }
+}
+
+export class GaugeImpl extends GaugeValue {
+  constructor(
+    readonly name: string,
+    importMode: GaugeImportMode,
+  ) {
+    super(importMode);
   }
 }
 

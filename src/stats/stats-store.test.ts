@@ -22,6 +22,41 @@ describe('StatsStore', () => {
     expect(c).toBeInstanceOf(CounterImpl);
   });
 
+  it('groupScope stats: same names, values, reset and matcher as scope(), one stat per name', () => {
+    const s = new StatsStore(opts({ statsMatcher: { kind: 'exclusion', patterns: [{ kind: 'suffix', value: '.rejected_one', ignoreCase: false }] } }));
+    const g = s.groupScope('cluster.outbound|80||a.ns.svc');
+    const c = g.counter('upstream_cx_total');
+    const cb = g.scope('circuit_breakers.default').gauge('cx_open', 'NeverImport');
+    expect(c.name).toBe('cluster.outbound|80||a.ns.svc.upstream_cx_total');
+    expect(cb.name).toBe('cluster.outbound|80||a.ns.svc.circuit_breakers.default.cx_open');
+    expect(g.prefix).toBe('cluster.outbound|80||a.ns.svc.');
+    // A rebuilt cluster runtime asks again: the same stats, values kept.
+    c.inc(3);
+    const again = s.groupScope('cluster.outbound|80||a.ns.svc.');
+    expect(again.counter('upstream_cx_total')).toBe(c);
+    expect(again.scope('circuit_breakers.default.').gauge('cx_open', 'NeverImport')).toBe(cb);
+    // Plain scopes and full names find the grouped stat, and a plain stat made first is kept.
+    expect(s.scope('cluster.outbound|80||a.ns.svc').counter('upstream_cx_total')).toBe(c);
+    expect(s.counter('cluster.outbound|80||a.ns.svc.upstream_cx_total')).toBe(c);
+    const plain = s.counter('cluster.outbound|80||b.upstream_cx_total');
+    expect(s.groupScope('cluster.outbound|80||b').counter('upstream_cx_total')).toBe(plain);
+    expect(g.counter('rejected_one')).toBeInstanceOf(Object);
+    g.counter('rejected_one').inc();
+    expect(g.counter('rejected_one').value).toBe(0);
+    cb.set(1);
+    const snap = s.snapshot();
+    const ci = snap.counters.names.indexOf('cluster.outbound|80||a.ns.svc.upstream_cx_total');
+    expect(snap.counters.values[ci]).toBe(3);
+    expect(snap.counters.names.filter((n) => n.endsWith('upstream_cx_total')).sort()).toEqual(['cluster.outbound|80||a.ns.svc.upstream_cx_total', 'cluster.outbound|80||b.upstream_cx_total']);
+    expect(snap.counters.names).not.toContain('cluster.outbound|80||a.ns.svc.rejected_one');
+    const gi = snap.gauges.names.indexOf('cluster.outbound|80||a.ns.svc.circuit_breakers.default.cx_open');
+    expect([snap.gauges.values[gi], snap.gauges.used[gi], snap.gauges.neverImport[gi]]).toEqual([1, true, true]);
+    expect(s.size).toBe(3);
+    s.resetCounters();
+    expect(c.value).toBe(0);
+    expect(c.used).toBe(true);
+  });
+
   it('tracks used on first write, including gauge.set to the same value', () => {
     const s = new StatsStore();
     const g = s.gauge('server.state', 'NeverImport');

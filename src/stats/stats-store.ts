@@ -4,8 +4,8 @@
 // null stat, and histogram bucket settings pick its buckets. The engine keeps the returned
 // objects, so the request path only does field writes. `snapshot()` produces the plain data the
 // control side merges and renders (snapshot.ts).
-import { CounterImpl, NullCounter, type Counter } from './counter';
-import { GaugeImpl, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
+import { CounterImpl, CounterValue, NullCounter, type Counter } from './counter';
+import { GaugeImpl, GaugeValue, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
 import { HistogramImpl, NullHistogram, type Histogram, type HistogramData, type HistogramUnit } from './histogram';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_STATS_OPTIONS, type StatsOptionsSpec } from './stats-options';
 import type { StatTag, StatsSnapshot, TaggedStatName } from './snapshot';
@@ -27,6 +27,12 @@ export interface StatsScope {
   histogramWithTags(name: string, tags: readonly StatTag[], unit?: HistogramUnit): Histogram;
   /** A child scope: `scope('cluster.foo')` and `scope('cluster.foo.')` are the same. */
   scope(prefix: string): StatsScope;
+  /**
+   * A child scope whose counters and gauges are stored compactly (StatGroup): for scopes created
+   * once per resource by the thousand, e.g. `cluster.<name>.` (10,000 clusters x ~40 stats). Same
+   * names, values and get-or-create semantics as scope(); only the memory differs.
+   */
+  groupScope(prefix: string): StatsScope;
 }
 
 function joinPrefix(prefix: string, child: string): string {
@@ -36,7 +42,7 @@ function joinPrefix(prefix: string, child: string): string {
 
 class ScopeImpl implements StatsScope {
   constructor(
-    private readonly store: StatsStore,
+    protected readonly store: StatsStore,
     readonly prefix: string,
   ) {}
   counter(name: string): Counter {
@@ -63,6 +69,127 @@ class ScopeImpl implements StatsScope {
   scope(prefix: string): StatsScope {
     return new ScopeImpl(this.store, joinPrefix(this.prefix, prefix));
   }
+  groupScope(prefix: string): StatsScope {
+    return this.store.groupScope(joinPrefix(this.prefix, prefix));
+  }
+}
+
+// ---- compact stat groups ----
+//
+// A StatGroup holds the counters and gauges of one scope prefix (one cluster) without a full
+// name string or a store Map entry per stat: each stat keeps its group and its suffix, and the
+// suffix strings ('upstream_cx_total', 'circuit_breakers.default.cx_open') are interned once
+// for the whole process. A stat sits in its group's array at its suffix's process-wide slot. The
+// full name is built only when asked for (snapshot, render). About 30 bytes per stat instead of
+// about 200 (object, flat and concatenated name strings, Map entry).
+
+const internedSuffixes = new Map<string, string>();
+function intern(s: string): string {
+  const have = internedSuffixes.get(s);
+  if (have !== undefined) return have;
+  internedSuffixes.set(s, s);
+  return s;
+}
+const counterSlots = new Map<string, number>();
+const gaugeSlots = new Map<string, number>();
+function slotOf(slots: Map<string, number>, suffix: string): number {
+  let n = slots.get(suffix);
+  if (n === undefined) {
+    n = slots.size;
+    slots.set(suffix, n);
+  }
+  return n;
+}
+
+export class StatGroup {
+  // Sized to the slots known so far (every cluster group uses the same ones): an array grown
+  // one index at a time would keep about twice the room.
+  readonly counters: (GroupCounter | GroupNullCounter)[] = new Array(counterSlots.size);
+  readonly gauges: (GroupGauge | GroupNullGauge)[] = new Array(gaugeSlots.size);
+  constructor(readonly prefix: string) {}
+}
+
+/** A stat of a group: its full name is the group's prefix plus its interned suffix. */
+abstract class GroupStat {
+  constructor(
+    private readonly group: StatGroup,
+    private readonly suffix: string,
+  ) {}
+  get name(): string {
+    return this.group.prefix + this.suffix;
+  }
+}
+
+class GroupCounter extends CounterValue {
+  constructor(
+    private readonly group: StatGroup,
+    private readonly suffix: string,
+  ) {
+    super();
+  }
+  get name(): string {
+    return this.group.prefix + this.suffix;
+  }
+}
+
+class GroupNullCounter extends GroupStat implements Counter {
+  readonly value = 0;
+  readonly used = false;
+  inc(): void {}
+  add(): void {}
+}
+
+class GroupGauge extends GaugeValue {
+  constructor(
+    private readonly group: StatGroup,
+    private readonly suffix: string,
+    importMode: GaugeImportMode,
+  ) {
+    super(importMode);
+  }
+  get name(): string {
+    return this.group.prefix + this.suffix;
+  }
+}
+
+class GroupNullGauge extends GroupStat implements Gauge {
+  readonly value = 0;
+  readonly used = false;
+  constructor(
+    group: StatGroup,
+    suffix: string,
+    readonly importMode: GaugeImportMode,
+  ) {
+    super(group, suffix);
+  }
+  set(): void {}
+  add(): void {}
+  sub(): void {}
+  inc(): void {}
+  dec(): void {}
+}
+
+/** A scope over a StatGroup; `sub` is the part of the prefix below the group's ('' at its root). */
+class GroupScopeImpl extends ScopeImpl {
+  constructor(
+    store: StatsStore,
+    private readonly group: StatGroup,
+    private readonly sub: string,
+  ) {
+    super(store, sub === '' ? group.prefix : group.prefix + sub);
+  }
+  override counter(name: string): Counter {
+    return this.store.groupCounter(this.group, intern(this.sub + name));
+  }
+  override gauge(name: string, importMode: GaugeImportMode = 'Accumulate'): Gauge {
+    return this.store.groupGauge(this.group, intern(this.sub + name), importMode);
+  }
+  override scope(prefix: string): StatsScope {
+    return new GroupScopeImpl(this.store, this.group, intern(joinPrefix(this.sub, prefix)));
+  }
+  override groupScope(prefix: string): StatsScope {
+    return this.scope(prefix);
+  }
 }
 
 export class StatsStore implements StatsScope {
@@ -75,6 +202,8 @@ export class StatsStore implements StatsScope {
   private readonly textReadouts = new Map<string, TextReadoutImpl>();
   private readonly tagged = new Map<string, TaggedStatName>();
   private readonly namespaces = new Set<string>();
+  /** Compact groups by prefix (groupScope). */
+  private readonly groups = new Map<string, StatGroup>();
 
   constructor(options: StatsOptionsSpec = DEFAULT_STATS_OPTIONS) {
     this.accepts = compileStatsMatcher(options.statsMatcher);
@@ -87,7 +216,7 @@ export class StatsStore implements StatsScope {
   }
 
   counter(name: string): Counter {
-    const have = this.counters.get(name);
+    const have = this.counters.get(name) ?? this.grouped(name, (g, suffix) => this.groupCounter(g, suffix, false));
     if (have) return have;
     if (!this.accepts(name)) return new NullCounter(name);
     const c = new CounterImpl(name);
@@ -96,7 +225,7 @@ export class StatsStore implements StatsScope {
   }
 
   gauge(name: string, importMode: GaugeImportMode = 'Accumulate'): Gauge {
-    const have = this.gauges.get(name);
+    const have = this.gauges.get(name) ?? this.grouped(name, (g, suffix) => this.groupGauge(g, suffix, importMode, false));
     if (have) return have;
     if (!this.accepts(name)) return new NullGauge(name, importMode);
     const g = new GaugeImpl(name, importMode);
@@ -139,6 +268,57 @@ export class StatsStore implements StatsScope {
     return new ScopeImpl(this, joinPrefix('', prefix));
   }
 
+  groupScope(prefix: string): StatsScope {
+    const p = joinPrefix('', prefix);
+    let g = this.groups.get(p);
+    if (!g) this.groups.set(p, (g = new StatGroup(p)));
+    return new GroupScopeImpl(this, g, '');
+  }
+
+  /**
+   * The group stat a full name denotes, when one exists (a stat made through scope() by a name a
+   * groupScope() already holds stays one stat): tries every dot as the group boundary.
+   */
+  private grouped<S>(name: string, get: (g: StatGroup, suffix: string) => S | undefined): S | undefined {
+    if (this.groups.size === 0) return undefined;
+    for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) {
+      const g = this.groups.get(name.slice(0, i + 1));
+      if (g) {
+        const s = get(g, name.slice(i + 1));
+        if (s) return s;
+      }
+    }
+    return undefined;
+  }
+
+  /** A group's counter by suffix; create false only looks. */
+  groupCounter(g: StatGroup, suffix: string): Counter;
+  groupCounter(g: StatGroup, suffix: string, create: false): Counter | undefined;
+  groupCounter(g: StatGroup, suffix: string, create = true): Counter | undefined {
+    return this.groupStat(counterSlots, g.counters, this.counters, g, suffix, create, (ok, sfx) => (ok ? new GroupCounter(g, sfx) : new GroupNullCounter(g, sfx)));
+  }
+
+  /** A group's gauge by suffix; create false only looks. */
+  groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode): Gauge;
+  groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create: false): Gauge | undefined;
+  groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create = true): Gauge | undefined {
+    return this.groupStat(gaugeSlots, g.gauges, this.gauges, g, suffix, create, (ok, sfx) => (ok ? new GroupGauge(g, sfx, importMode) : new GroupNullGauge(g, sfx, importMode)));
+  }
+
+  private groupStat<S, P>(slots: Map<string, number>, list: S[], plainByName: ReadonlyMap<string, P>, g: StatGroup, suffix: string, create: boolean, make: (accepted: boolean, suffix: string) => S): S | P | undefined {
+    const slot = create ? slotOf(slots, suffix) : slots.get(suffix);
+    if (slot === undefined) return undefined;
+    const have = list[slot];
+    if (have || !create) return have;
+    const full = g.prefix + suffix;
+    // Made through scope() before the group existed: keep that one.
+    const plain = plainByName.get(full);
+    if (plain) return plain;
+    const stat = make(this.accepts(full), intern(suffix));
+    list[slot] = stat;
+    return stat;
+  }
+
   /** Registers a custom stat namespace (Envoy CustomStatNamespaces; Istio's stats filter uses
    *  `istiocustom`): its stats are exported to Prometheus without the `envoy_` prefix. */
   registerCustomNamespace(ns: string): void {
@@ -148,6 +328,7 @@ export class StatsStore implements StatsScope {
   /** /reset_counters. */
   resetCounters(): void {
     for (const c of this.counters.values()) c.reset();
+    for (const g of this.groups.values()) for (const c of g.counters) if (c instanceof GroupCounter) c.reset();
   }
 
   /** Ends a histogram flush interval (call on every stats flush, stats_flush_interval). */
@@ -157,7 +338,12 @@ export class StatsStore implements StatsScope {
 
   /** Number of real (non-null) stats of every type. */
   get size(): number {
-    return this.counters.size + this.gauges.size + this.histograms.size + this.textReadouts.size;
+    let grouped = 0;
+    for (const g of this.groups.values()) {
+      for (const c of g.counters) if (c instanceof GroupCounter) grouped++;
+      for (const x of g.gauges) if (x instanceof GroupGauge) grouped++;
+    }
+    return this.counters.size + this.gauges.size + this.histograms.size + this.textReadouts.size + grouped;
   }
 
   snapshot(): StatsSnapshot {
@@ -169,16 +355,26 @@ export class StatsStore implements StatsScope {
       cv.push(c.value);
       cu.push(c.used);
     }
+    for (const g of this.groups.values()) {
+      for (const c of g.counters) {
+        if (!(c instanceof GroupCounter)) continue;
+        cn.push(c.name);
+        cv.push(c.value);
+        cu.push(c.used);
+      }
+    }
     const gn: string[] = [];
     const gv: number[] = [];
     const gu: boolean[] = [];
     const gi: boolean[] = [];
-    for (const g of this.gauges.values()) {
+    const pushGauge = (g: Gauge) => {
       gn.push(g.name);
       gv.push(g.value);
       gu.push(g.used);
       gi.push(g.importMode === 'NeverImport');
-    }
+    };
+    for (const g of this.gauges.values()) pushGauge(g);
+    for (const grp of this.groups.values()) for (const g of grp.gauges) if (g instanceof GroupGauge) pushGauge(g);
     const tn: string[] = [];
     const tv: string[] = [];
     const tu: boolean[] = [];

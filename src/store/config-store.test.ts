@@ -75,6 +75,49 @@ describe('TypeStore via ConfigStore', () => {
     expect(s.cds.versionInfo).toBe('v3');
   });
 
+  test('applyInSlices: a large CDS response yields to the loop, EDS applies in between, CDS commits at once; unchanged bytes are never decoded', async () => {
+    const n = 3000;
+    const names = Array.from({ length: n }, (_, i) => `c${i}`);
+    // Second push: c0 changed, every other cluster re-sent with the same bytes and a message that
+    // counts how often it is read (decoded); a slow translator makes the response span slices.
+    let reads = 0;
+    const counting = (r: IncomingResource): IncomingResource => ({ name: r.name, raw: r.raw, get message() {
+      reads++;
+      return r.message;
+    } });
+    const slow: StoreTranslators = { ...translators, cds: (m) => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until);
+      return stub(m);
+    } };
+    const s2 = new ConfigStore({ staticListeners: [], staticClusters: [], translators: slow });
+    s2.apply('cds', update(names.map((x) => res(x, cluster(x)))));
+    s2.apply('eds', update(names.map((x) => res(x, endpoints(x, 1)))));
+    expect(s2.activeClusterCount).toBe(n);
+    const changed = names.map((x, i) => (i % 2 === 0 ? res(x, { ...cluster(x), tag: 2 } as unknown as ClusterConfig, '2') : counting(res(x, cluster(x)))));
+    const events: string[] = [];
+    const pending = s2.applyInSlices('cds', update(changed, 'v2')).then((c) => {
+      events.push('cds committed');
+      return c;
+    });
+    await new Promise((r) => setImmediate(r));
+    // Mid-response: nothing of it is visible yet; an EDS update applies to the live clusters.
+    expect(s2.cds.versionInfo).toBe('v1');
+    expect((s2.cds.value('c0') as unknown as { tag?: number }).tag).toBeUndefined();
+    const eds = s2.apply('eds', update([res('c1', endpoints('c1', 2))], 'e2'));
+    events.push('eds applied');
+    expect(eds.endpoints).toEqual(['c1']);
+    expect(s2.isServiceActive('c1')).toBe(true);
+    const c = await pending;
+    expect(events).toEqual(['eds applied', 'cds committed']);
+    expect(c.outcome.updated).toHaveLength(n / 2);
+    expect(c.outcome.unchanged).toBe(n / 2);
+    expect(reads).toBe(0);
+    expect(s2.cds.versionInfo).toBe('v2');
+    expect((s2.cds.value('c0') as unknown as { tag?: number }).tag).toBe(2);
+    expect(s2.endpointsFor('c1').localities[0]!.endpoints[0]!.address).toMatchObject({ port: 2 });
+  });
+
   test('unchanged bytes are not re-translated and change nothing', () => {
     const s = newStore();
     s.apply('cds', update([res('a', cluster('a', false))]));

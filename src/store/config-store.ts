@@ -208,13 +208,34 @@ export class ConfigStore {
     }
   }
 
-  private applyWildcard(kind: 'lds' | 'cds', update: IncomingUpdate): StoreChange {
+  /**
+   * apply() for a large response: LDS/CDS are translated in slices that yield to the event loop
+   * (TypeStore.prepare), so EDS/RDS updates arriving meanwhile are applied in between, and then
+   * committed at once, exactly as apply() would. Other kinds apply synchronously.
+   */
+  async applyInSlices(kind: XdsKind, update: IncomingUpdate): Promise<StoreChange> {
+    if (kind !== 'lds' && kind !== 'cds') return this.apply(kind, update);
+    const { input, guard } = this.wildcardInput(kind, update);
+    const store = this.typeStore(kind);
+    const prepared = await store.prepare(input, guard);
+    return this.afterWildcard(kind, store.commit(prepared));
+  }
+
+  private wildcardInput(kind: 'lds' | 'cds', update: IncomingUpdate): { input: IncomingUpdate; guard: (name: string) => string | undefined } {
     const statics = kind === 'lds' ? this.staticListenerNames : this.staticClusterNames;
     const what = kind === 'lds' ? 'listener' : 'cluster';
     // Envoy refuses to add, update or remove a bootstrap resource over xDS.
     const guard = (name: string) => (statics.has(name) ? `static ${what} '${name}' cannot be updated or removed over ${kind.toUpperCase()}` : undefined);
     // A static name in a removal is ignored: the server cannot remove what it never owned.
-    const outcome = this.typeStore(kind).apply({ ...update, removed: update.removed.filter((n) => !statics.has(n)) }, guard);
+    return { input: { ...update, removed: update.removed.filter((n) => !statics.has(n)) }, guard };
+  }
+
+  private applyWildcard(kind: 'lds' | 'cds', update: IncomingUpdate): StoreChange {
+    const { input, guard } = this.wildcardInput(kind, update);
+    return this.afterWildcard(kind, this.typeStore(kind).apply(input, guard));
+  }
+
+  private afterWildcard(kind: 'lds' | 'cds', outcome: TypeApplyOutcome): StoreChange {
     let full = false;
     const warming = kind === 'lds' ? this.warmingListeners : this.warmingClusters;
     for (const name of [...outcome.added, ...outcome.updated]) warming.add(name);

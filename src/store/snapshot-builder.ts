@@ -24,7 +24,11 @@ export interface SnapshotBuilderOptions {
   readonly debounceMs?: number;
   /** A continuous stream of changes still publishes at least this often. */
   readonly maxDelayMs?: number;
-  /** Delay for endpoint deltas (batching several EDS resources of one push). */
+  /**
+   * Delay for endpoint deltas, to batch several EDS responses into one delta. 0 (default): each
+   * response's endpoint changes go out when it is noted, before its ACK, with no timer to wait
+   * for behind a busy event loop (one response already batches its resources).
+   */
   readonly endpointDelayMs?: number;
   /** Generation of the last snapshot already published (the static one). */
   readonly generation?: number;
@@ -49,7 +53,7 @@ export class SnapshotBuilder {
     this.gen = options.generation ?? 0;
     this.debounceMs = options.debounceMs ?? 20;
     this.maxDelayMs = options.maxDelayMs ?? 250;
-    this.endpointDelayMs = options.endpointDelayMs ?? 2;
+    this.endpointDelayMs = options.endpointDelayMs ?? 0;
   }
 
   /** Generation of the last snapshot built. */
@@ -69,7 +73,8 @@ export class SnapshotBuilder {
       this.endpointsPending.add(s);
       any = true;
     }
-    if (any && !this.endpointTimer) {
+    if (any && this.endpointDelayMs <= 0) this.flushEndpoints();
+    else if (any && !this.endpointTimer) {
       this.endpointTimer = setTimeout(() => this.flushEndpoints(), this.endpointDelayMs);
     }
   }

@@ -6,6 +6,7 @@
 // type instance version"), and unchanged bytes are dropped before translation so an unchanged
 // re-push (istiod "may still send unchanged configurations") rebuilds nothing downstream.
 import type { Result } from '../common/result';
+import { runInSlices, runToEnd } from '../common/time-slices';
 
 /** One resource of a response as the store receives it (the ADS client's AdsResource shape). */
 export interface IncomingResource {
@@ -14,7 +15,11 @@ export interface IncomingResource {
   readonly version?: string;
   /** Any value bytes as received. */
   readonly raw: Uint8Array;
-  /** The decoded proto message; only the translator looks inside. */
+  /**
+   * The decoded proto message; only the translator looks inside. It may be decoded on first
+   * read (the ADS client decodes lazily, so unchanged resources are never decoded); a getter
+   * reports undecodable bytes by throwing an Error with `resourceError: true`.
+   */
   readonly message: unknown;
 }
 
@@ -74,6 +79,19 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
+/** A translated response waiting for TypeStore.commit(). */
+export interface PreparedUpdate<T> {
+  readonly update: IncomingUpdate;
+  readonly added: string[];
+  readonly updated: string[];
+  readonly errors: ResourceFailure[];
+  /** Re-sent with the bytes we hold: only their status/version may change. */
+  readonly reAck: string[];
+  readonly failed: { name: string; reason: string; raw: Uint8Array }[];
+  readonly accepted: { name: string; value: T; raw: Uint8Array }[];
+  readonly versions: Map<string, string>;
+}
+
 export class TypeStore<T> {
   private readonly entries = new Map<string, StoredResource<T>>();
   /** Names rejected before any value was accepted (still shown with their error state). */
@@ -121,45 +139,76 @@ export class TypeStore<T> {
   }
 
   apply(update: IncomingUpdate, guard?: ResourceGuard<T>): TypeApplyOutcome {
+    return this.commit(runToEnd(this.prepareSteps(update, guard)));
+  }
+
+  /**
+   * The translating half of apply(), in time slices (common/time-slices): a large response
+   * (10,000 clusters) does not hold other xDS types back (an EDS update is applied in between).
+   * Nothing is changed until commit(), which is synchronous: a reader never sees half of a
+   * response. Unchanged bytes are skipped before they are decoded or translated (Envoy skips
+   * clusters whose hash is unchanged). The type must not be applied by anyone else between
+   * prepare and commit (one source per type).
+   */
+  prepare(update: IncomingUpdate, guard?: ResourceGuard<T>): Promise<PreparedUpdate<T>> {
+    return runInSlices(this.prepareSteps(update, guard));
+  }
+
+  /** Applies a prepare() result. */
+  commit(p: PreparedUpdate<T>): TypeApplyOutcome {
     const now = this.now();
-    const added: string[] = [];
-    const updated: string[] = [];
-    const removed: string[] = [];
-    const errors: ResourceFailure[] = [];
-    let unchanged = 0;
-    const seen = new Set<string>();
-    for (const res of update.resources) {
-      const version = res.version || update.versionInfo;
-      if (seen.has(res.name)) {
-        // Envoy rejects a response naming a resource twice (duplicate names in one update).
-        errors.push({ name: res.name, reason: 'duplicate resource name in one response' });
-        continue;
-      }
-      seen.add(res.name);
-      const old = this.entries.get(res.name);
-      if (old && sameBytes(old.raw, res.raw)) {
-        unchanged++;
-        if (old.status !== 'ACKED') this.entries.set(res.name, { name: old.name, value: old.value, raw: old.raw, version, lastUpdatedMs: old.lastUpdatedMs, status: 'ACKED' });
-        continue;
-      }
-      const reason = this.check(res, guard);
-      if (typeof reason === 'string') {
-        const errorState: ResourceErrorState = { reason, raw: res.raw, atMs: now, versionInfo: update.versionInfo };
-        errors.push({ name: res.name, reason });
-        if (old) this.entries.set(res.name, { ...old, status: 'NACKED', lastError: errorState });
-        else this.failedOnly.set(res.name, errorState);
-        continue;
-      }
-      this.failedOnly.delete(res.name);
-      this.entries.set(res.name, { name: res.name, value: reason.value, raw: res.raw, version, lastUpdatedMs: now, status: 'ACKED' });
-      (old ? updated : added).push(res.name);
+    const { update } = p;
+    for (const name of p.reAck) {
+      const old = this.entries.get(name);
+      if (old && old.status !== 'ACKED') this.entries.set(name, { name: old.name, value: old.value, raw: old.raw, version: p.versions.get(name)!, lastUpdatedMs: old.lastUpdatedMs, status: 'ACKED' });
     }
+    for (const f of p.failed) {
+      const errorState: ResourceErrorState = { reason: f.reason, raw: f.raw, atMs: now, versionInfo: update.versionInfo };
+      const old = this.entries.get(f.name);
+      if (old) this.entries.set(f.name, { ...old, status: 'NACKED', lastError: errorState });
+      else this.failedOnly.set(f.name, errorState);
+    }
+    for (const a of p.accepted) {
+      this.failedOnly.delete(a.name);
+      this.entries.set(a.name, { name: a.name, value: a.value, raw: a.raw, version: p.versions.get(a.name)!, lastUpdatedMs: now, status: 'ACKED' });
+    }
+    const removed: string[] = [];
     for (const name of update.removed) {
       this.failedOnly.delete(name);
       if (this.entries.delete(name)) removed.push(name);
     }
-    if (errors.length === 0) this.accepted = update.versionInfo;
-    return { added, updated, removed, unchanged, errors };
+    if (p.errors.length === 0) this.accepted = update.versionInfo;
+    return { added: p.added, updated: p.updated, removed, unchanged: p.reAck.length, errors: p.errors };
+  }
+
+  /** One step per resource; the return value is what commit() applies. */
+  private *prepareSteps(update: IncomingUpdate, guard: ResourceGuard<T> | undefined): Generator<void, PreparedUpdate<T>> {
+    const p: PreparedUpdate<T> = { update, added: [], updated: [], errors: [], reAck: [], failed: [], accepted: [], versions: new Map() };
+    const seen = new Set<string>();
+    for (const res of update.resources) {
+      if (seen.has(res.name)) {
+        // Envoy rejects a response naming a resource twice (duplicate names in one update).
+        p.errors.push({ name: res.name, reason: 'duplicate resource name in one response' });
+        continue;
+      }
+      seen.add(res.name);
+      p.versions.set(res.name, res.version || update.versionInfo);
+      const old = this.entries.get(res.name);
+      if (old && sameBytes(old.raw, res.raw)) {
+        p.reAck.push(res.name);
+        continue;
+      }
+      const reason = this.check(res, guard);
+      yield;
+      if (typeof reason === 'string') {
+        p.errors.push({ name: res.name, reason });
+        p.failed.push({ name: res.name, reason, raw: res.raw });
+        continue;
+      }
+      p.accepted.push({ name: res.name, value: reason.value, raw: res.raw });
+      (old ? p.updated : p.added).push(res.name);
+    }
+    return p;
   }
 
   /** Drops names nobody refers to any more (unsubscribed RDS/EDS/SDS). */
@@ -177,6 +226,8 @@ export class TypeStore<T> {
     try {
       result = this.translate(res.message);
     } catch (err) {
+      // A lazily decoded message reports bad bytes by throwing an error marked resourceError.
+      if ((err as { resourceError?: boolean })?.resourceError) return (err as Error).message;
       // Translators must not throw; if one does, that resource fails, not the whole response.
       return `internal error while translating: ${(err as Error)?.message ?? String(err)}`;
     }

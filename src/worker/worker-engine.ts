@@ -38,7 +38,8 @@ export class WorkerEngine implements ListenerHost {
   private connSeq = 0;
   private routeCache = new Map<string, { key: string; table: RouteTable }>();
   /** EDS service name -> names of the clusters of the current snapshot that load it. */
-  private edsIndex = new Map<string, string[]>();
+  /** (A single name rather than a one-element list: 10,000 clusters, one service each.) */
+  private edsIndex = new Map<string, string | string[]>();
 
   constructor(
     private readonly stats: StatsStore,
@@ -71,11 +72,37 @@ export class WorkerEngine implements ListenerHost {
     return wildcard;
   }
 
-  /** Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. */
-  async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
+  /**
+   * Applies a snapshot. Resolves once new listeners are bound; rejects if a bind fails. Applies
+   * run one at a time. The cluster manager is built in slices (ClusterManager.create): the
+   * current runtime keeps serving meanwhile, and EDS deltas that arrive during the build are
+   * applied to it at once and, at the swap, to the clusters the build made new.
+   */
+  apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
+    const run = this.applying.then(() => this.applyOne(snap));
+    this.applying = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private applying: Promise<void> = Promise.resolve();
+  /** EDS deltas received while a cluster manager is being built (service -> latest set). */
+  private deltasDuringBuild: Map<string, EndpointDelta['set']> | undefined;
+
+  private async applyOne(snap: ConfigSnapshot): Promise<BoundListener[]> {
     const previous = this.runtime;
     const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
-    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log, secrets);
+    const building = new Map<string, EndpointDelta['set']>();
+    this.deltasDuringBuild = building;
+    let clusters: ClusterManager;
+    try {
+      clusters = await ClusterManager.create({ configs: snap.clusters, endpoints: new Map(Object.entries(snap.endpoints)), previous: previous?.clusters, scope: this.stats, log: this.log, secrets });
+    } finally {
+      this.deltasDuringBuild = undefined;
+    }
+    clusters.finish(building);
     // Route tables compile once per changed RouteConfiguration; unchanged ones are reused.
     const routes = new Map<string, RouteTable>();
     const nextCache = new Map<string, { key: string; table: RouteTable }>();
@@ -87,13 +114,14 @@ export class WorkerEngine implements ListenerHost {
       nextCache.set(rc.name, { key, table });
     }
     this.routeCache = nextCache;
-    const edsIndex = new Map<string, string[]>();
+    const edsIndex = new Map<string, string | string[]>();
     for (const c of snap.clusters) {
       if (c.type !== 'EDS') continue;
       const service = c.edsServiceName ?? c.name;
-      const list = edsIndex.get(service);
-      if (list) list.push(c.name);
-      else edsIndex.set(service, [c.name]);
+      const have = edsIndex.get(service);
+      if (have === undefined) edsIndex.set(service, c.name);
+      else if (typeof have === 'string') edsIndex.set(service, [have, c.name]);
+      else have.push(c.name);
     }
     this.edsIndex = edsIndex;
     this.runtime = { generation: snap.generation, clusters, routes, secrets };
@@ -148,7 +176,9 @@ export class WorkerEngine implements ListenerHost {
     if (!rt) return 0;
     let n = 0;
     for (const u of updates) {
-      for (const name of this.edsIndex.get(u.serviceName) ?? []) {
+      this.deltasDuringBuild?.set(u.serviceName, u.set);
+      const names = this.edsIndex.get(u.serviceName) ?? [];
+      for (const name of typeof names === 'string' ? [names] : names) {
         const cluster = rt.clusters.get(name);
         if (!cluster) continue;
         cluster.setEndpoints(u.set);

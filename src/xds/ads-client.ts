@@ -8,7 +8,14 @@
 // sds-grpc socket; the messages and the ACK/NACK rules are the same.
 //
 //   watch()/unwatch() --mark--> per-type state --(idle: next tick)--> subscription requests
-//   stream data --> queue (arrival order) --> decode --> onResponse() --> ACK/NACK --> flush
+//   stream data --> lane queue (arrival order) --> decode --> onResponse() --> ACK/NACK --> flush
+//
+// Two lanes, each handing responses over strictly one at a time in arrival order: endpoints
+// (EDS) and everything else. LDS/RDS/CDS/SDS keep Envoy's order among themselves (a listener
+// never overtakes the clusters pushed before it), but an EDS response does not wait for them:
+// while the consumer works through a large CDS response (it yields to the event loop between
+// slices), an EDS response that arrived behind it is handed over, applied and ACKed (the issue:
+// EDS is never blocked by a CDS apply in progress; ACKs are per type, each with its own nonce).
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
@@ -26,9 +33,9 @@ import type {
 import { Backoff, type BackoffOptions } from './backoff';
 import { DeltaTypeState } from './delta-state';
 import { buildNackMessage, GRPC_STATUS_INTERNAL, type ResourceError } from './nack-message';
-import { decodeDeltaResources, decodeSotwResources } from './resource-decoder';
+import { decodeDeltaResourcesInSlices, decodeSotwResourcesInSlices, shallowResponseDeserializer } from './resource-decoder';
 import { SotwTypeState } from './sotw-state';
-import { shortTypeName } from './type-urls';
+import { ENDPOINT_TYPE_URL, shortTypeName } from './type-urls';
 
 export interface AdsClientOptions {
   /** `unix:///abs/path`, `unix:relative/path` or `host:port`. */
@@ -75,13 +82,20 @@ export interface AdsSubscriptionInfo {
 interface ActiveStream {
   readonly id: number;
   readonly call: grpc.ClientDuplexStream<object, protobuf.Message>;
-  readonly queue: DecodedMessage[];
+  /** Responses waiting, per lane (laneOf), in arrival order. */
+  readonly queues: Map<string, DecodedMessage[]>;
   /** Type URLs of responses queued or being processed, with counts (SotW holds their requests). */
   readonly busy: Map<string, number>;
   live: boolean;
   ended: boolean;
-  processing: boolean;
+  /** Lanes whose queue is being worked through. */
+  readonly processing: Set<string>;
   sentFirst: boolean;
+}
+
+/** EDS responses have a lane of their own; every other type shares one (see the header). */
+function laneOf(typeUrl: string): string {
+  return typeUrl === ENDPOINT_TYPE_URL ? 'eds' : 'main';
 }
 
 const NOOP_LOGGER: AdsLogger = { info() {}, warn() {}, debug() {} };
@@ -105,8 +119,8 @@ export class AdsClient extends EventEmitter {
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
-  /** True while the consumer callback runs: subscription changes wait for its ACK. */
-  private inCallback = false;
+  /** Consumer callbacks running (one per lane at most): subscription changes wait for their ACK. */
+  private inCallback = 0;
   readonly counters: AdsClientCounters = { connected: 0, disconnected: 0, connected_state: 0, types: new Map() };
 
   constructor(private readonly options: AdsClientOptions) {
@@ -202,8 +216,11 @@ export class AdsClient extends EventEmitter {
   private openStream(): void {
     if (this.stopped || !this.client) return;
     const m = adsMethod(this.delta, this.options.service ?? 'ads');
-    const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, m.deserializeResponse);
-    const stream: ActiveStream = { id: ++this.streamSeq, call, queue: [], busy: new Map(), live: false, ended: false, processing: false, sentFirst: false };
+    // Responses arrive with their resources still as bytes: they are decoded in time slices.
+    const t = adsMessageTypes();
+    const deserialize = shallowResponseDeserializer(this.delta ? t.deltaResponse : t.response);
+    const call = this.client.makeBidiStreamRequest<object, protobuf.Message>(m.path, m.serializeRequest, deserialize as unknown as (b: Buffer) => protobuf.Message);
+    const stream: ActiveStream = { id: ++this.streamSeq, call, queues: new Map(), busy: new Map(), live: false, ended: false, processing: new Set(), sentFirst: false };
     this.stream = stream;
     for (const s of this.sotw.values()) s.resetStream();
     for (const s of this.deltaStates.values()) s.resetStream();
@@ -228,7 +245,7 @@ export class AdsClient extends EventEmitter {
   private endStream(stream: ActiveStream, status: { code: number; details: string }): void {
     if (stream.ended) return;
     stream.ended = true;
-    stream.queue.length = 0;
+    stream.queues.clear();
     if (stream !== this.stream) return;
     this.counters.disconnected++;
     this.counters.connected_state = 0;
@@ -280,7 +297,7 @@ export class AdsClient extends EventEmitter {
     setImmediate(() => {
       this.flushScheduled = false;
       // A running callback flushes after its ACK, so names it adds go out in one request per type.
-      if (!this.inCallback) this.flushSubscriptions();
+      if (this.inCallback === 0) this.flushSubscriptions();
     });
   }
 
@@ -309,17 +326,22 @@ export class AdsClient extends EventEmitter {
     const m = msg as unknown as DecodedMessage;
     const typeUrl = String(m.typeUrl ?? '');
     stream.busy.set(typeUrl, (stream.busy.get(typeUrl) ?? 0) + 1);
-    stream.queue.push(m);
-    void this.pump(stream);
+    const lane = laneOf(typeUrl);
+    let queue = stream.queues.get(lane);
+    if (!queue) stream.queues.set(lane, (queue = []));
+    queue.push(m);
+    void this.pump(stream, lane);
   }
 
-  /** Hands responses over one at a time, in arrival order, each after the previous settled. */
-  private async pump(stream: ActiveStream): Promise<void> {
-    if (stream.processing) return;
-    stream.processing = true;
+  /** Hands one lane's responses over one at a time, in arrival order, each after the previous settled. */
+  private async pump(stream: ActiveStream, lane: string): Promise<void> {
+    if (stream.processing.has(lane)) return;
+    stream.processing.add(lane);
     try {
-      while (stream.queue.length > 0 && !stream.ended) {
-        const m = stream.queue.shift()!;
+      for (;;) {
+        const queue = stream.queues.get(lane);
+        if (!queue || queue.length === 0 || stream.ended) break;
+        const m = queue.shift()!;
         const typeUrl = String(m.typeUrl ?? '');
         try {
           if (this.delta) await this.handleDelta(stream, typeUrl, m);
@@ -333,13 +355,13 @@ export class AdsClient extends EventEmitter {
         this.flushSubscriptions();
       }
     } finally {
-      stream.processing = false;
+      stream.processing.delete(lane);
     }
   }
 
   private async consume(update: AdsUpdate): Promise<ResourceError[]> {
     let result: AdsUpdateResult;
-    this.inCallback = true;
+    this.inCallback++;
     try {
       result = await this.options.onResponse(update);
     } catch (err) {
@@ -348,7 +370,7 @@ export class AdsClient extends EventEmitter {
       this.logger.warn({ type: shortTypeName(update.typeUrl), err }, 'ads: consumer threw');
       return [...update.invalid, { name: shortTypeName(update.typeUrl), reason }];
     } finally {
-      this.inCallback = false;
+      this.inCallback--;
     }
     return [...update.invalid, ...(result?.errors ?? [])];
   }
@@ -381,7 +403,7 @@ export class AdsClient extends EventEmitter {
     this.typeCounters(typeUrl).update_attempt++;
     const versionInfo = String(m.versionInfo ?? '');
     const nonce = String(m.nonce ?? '');
-    const decoded = decodeSotwResources(typeUrl, (m.resources ?? []) as { typeUrl?: string; value?: Uint8Array }[]);
+    const decoded = await decodeSotwResourcesInSlices(typeUrl, (m.resources ?? []) as Uint8Array[]);
     const removed = state.removedBy(decoded.presentNames);
     const errors = await this.consume({
       typeUrl,
@@ -407,7 +429,7 @@ export class AdsClient extends EventEmitter {
     this.typeCounters(typeUrl).update_attempt++;
     const systemVersion = String(m.systemVersionInfo ?? '');
     const nonce = String(m.nonce ?? '');
-    const decoded = decodeDeltaResources(typeUrl, (m.resources ?? []) as { name?: string; version?: string }[]);
+    const decoded = await decodeDeltaResourcesInSlices(typeUrl, (m.resources ?? []) as Uint8Array[]);
     const removed = ((m.removedResources ?? []) as string[]).slice();
     const errors = await this.consume({
       typeUrl,

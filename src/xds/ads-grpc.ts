@@ -55,6 +55,10 @@ export function serviceMethodNames(service: XdsService): { readonly sotw: string
 export const ADS_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,
+  // HTTP/2 receive window: Envoy's gRPC client defaults to 256 MiB stream and connection windows
+  // (Http2ProtocolOptions initial_*_window_size); with HTTP/2's 64 KiB a 5 MiB CDS response
+  // needs ~80 WINDOW_UPDATE round trips, and an EDS update queued behind it waits for them.
+  'grpc-node.flow_control_window': 64 * 1024 * 1024,
 };
 
 export interface AdsMessageTypes {

@@ -342,3 +342,70 @@ describe('NACK and TCP traffic over LDS/CDS/EDS', () => {
     expect(await roundTrip('tcp-echo', 'back')).toBe('echo:back');
   });
 });
+
+describe('an EDS change during a large CDS push (in-process proxy, delta)', () => {
+  const N = 2000;
+  const TARGET = 1234;
+  const name = (i: number) => `outbound|8080||svc-${i}.scale.svc.cluster.local`;
+  const clusterRes = (i: number, timeoutS: number): FakeResource => ({
+    name: name(i),
+    value: encode(CLUSTER_TYPE_URL, { name: name(i), type: 'EDS', edsClusterConfig: { edsConfig: { ads: {} }, serviceName: name(i) }, connectTimeout: { seconds: timeoutS }, lbPolicy: 'LEAST_REQUEST' }),
+  });
+  const claRes = (i: number, port: number): FakeResource => ({
+    name: name(i),
+    value: encode(ENDPOINT_TYPE_URL, { clusterName: name(i), endpoints: [{ lbEndpoints: [1, 2, 3].map((e) => ({ endpoint: { address: { socketAddress: { address: `127.0.${i & 255}.${e}`, portValue: port } } } })) }] }),
+  });
+  const tcpProxy = lookupType('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+  const listenerRes: FakeResource = {
+    name: 'scale',
+    value: encode(LISTENER_TYPE_URL, {
+      name: 'scale',
+      address: { socketAddress: { address: '127.0.0.1', portValue: 0 } },
+      bindToPort: { value: false },
+      filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', value: tcpProxy.encode(tcpProxy.fromObject({ statPrefix: 'scale', cluster: name(0) })).finish() } }] }],
+    }),
+  };
+  let ads: FakeAdsServer;
+  let run: Running;
+
+  beforeAll(async () => {
+    ads = await FakeAdsServer.start();
+    ads.setResources(CLUSTER_TYPE_URL, Array.from({ length: N }, (_, i) => clusterRes(i, 10)), 'c1');
+    ads.setResources(ENDPOINT_TYPE_URL, Array.from({ length: N }, (_, i) => claRes(i, 8080)), 'e1');
+    ads.setResources(LISTENER_TYPE_URL, [listenerRes], 'l1');
+    run = await startServer(ads, 'DELTA_GRPC');
+    await until(() => run.server.serverState === 'LIVE', 'LIVE', 30_000);
+  }, 40_000);
+  afterAll(async () => {
+    await run?.stop();
+    await ads?.stop();
+  });
+
+  test('the EDS change is live on the worker before the CDS response is ACKed; the new snapshot keeps it', async () => {
+    type Rt = { generation: number; clusters: { get(n: string): { chooseHost(): { key: string } | undefined; config: { connectTimeoutMs: number } } | undefined } };
+    const engine = (run.server as unknown as { workers: { engine: { currentRuntime(): Rt } } }).workers.engine;
+    const pub = (run.server as unknown as { publisher: { appliedGeneration: number } }).publisher;
+    const target = () => engine.currentRuntime().clusters.get(name(TARGET))!;
+    const live = () => target().chooseHost()!.key.endsWith(':9090');
+    expect(target().chooseHost()!.key).toMatch(/:8080$/);
+    const events: string[] = [];
+    run.server.xdsController!.adsClient!.on('ack', (a: { typeUrl: string; version: string }) => {
+      if (a.typeUrl === CLUSTER_TYPE_URL && a.version === 'c2') events.push(`cds c2 ACKed; eds change live: ${live()}`);
+      if (a.typeUrl === ENDPOINT_TYPE_URL && a.version === 'e2') events.push(`eds e2 ACKed; eds change live: ${live()}`);
+    });
+    const gen = pub.appliedGeneration;
+    const from = ads.requests.length;
+    // A second full CDS (every cluster changed) and, right behind it, one EDS change.
+    ads.setResources(CLUSTER_TYPE_URL, Array.from({ length: N }, (_, i) => clusterRes(i, 11)), 'c2');
+    ads.upsertResources(ENDPOINT_TYPE_URL, [claRes(TARGET, 9090)], 'e2');
+    ads.push(CLUSTER_TYPE_URL);
+    ads.push(ENDPOINT_TYPE_URL, { names: [name(TARGET)] });
+    await ads.waitForRequest((r) => r.typeUrl === CLUSTER_TYPE_URL && String(r.request.responseNonce).startsWith('c2/'), 20_000, from);
+    await until(() => pub.appliedGeneration > gen, 'second CDS snapshot applied', 20_000);
+    expect(events).toEqual(['eds e2 ACKed; eds change live: true', 'cds c2 ACKed; eds change live: true']);
+    expect(nacks(ads, from)).toEqual([]);
+    // The rebuilt cluster (new config) serves the new endpoints.
+    expect(target().config.connectTimeoutMs).toBe(11_000);
+    expect(live()).toBe(true);
+  }, 40_000);
+});

@@ -208,3 +208,59 @@ describe('AdsClient delta over a Unix socket', () => {
     expect(Object.keys(client!.subscription(ROUTE_TYPE_URL)!.resourceVersions!)).toHaveLength(namesOf(ROUTE_TYPE_URL).length - 2);
   });
 });
+
+describe('AdsClient delta: EDS is not blocked by a CDS response in progress', () => {
+  test('an EDS response arriving behind a CDS response is handed over and ACKed while the CDS one is still being applied; CDS/LDS keep their order', async () => {
+    const server = await FakeAdsServer.start();
+    const cds = corpus.get(CLUSTER_TYPE_URL)!;
+    const eds = corpus.get(ENDPOINT_TYPE_URL)!;
+    server.setResources(CLUSTER_TYPE_URL, cds.resources, 'c1');
+    server.setResources(ENDPOINT_TYPE_URL, eds.resources, 'e1');
+    server.setResources(LISTENER_TYPE_URL, corpus.get(LISTENER_TYPE_URL)!.resources, 'l1');
+    server.autoRespond = false;
+    const events: string[] = [];
+    let edsAcked!: () => void;
+    const edsDone = new Promise<void>((r) => (edsAcked = r));
+    const client = new AdsClient({
+      target: server.target,
+      node: NODE,
+      apiType: 'DELTA_GRPC',
+      onResponse: async (u) => {
+        const what = `${u.typeUrl === CLUSTER_TYPE_URL ? 'cds' : u.typeUrl === LISTENER_TYPE_URL ? 'lds' : 'eds'}:${u.versionInfo}`;
+        events.push(`start ${what}`);
+        // A long CDS apply (the store translates in slices): it ends once the EDS update was
+        // handed over and ACKed, or after 1.5 s if the client held it back behind this one.
+        if (u.typeUrl === CLUSTER_TYPE_URL) await Promise.race([edsDone, new Promise((r) => setTimeout(r, 1500))]);
+        events.push(`end ${what}`);
+        return { errors: [] };
+      },
+    });
+    client.on('ack', (a: { typeUrl: string; version: string }) => {
+      events.push(`ack ${a.typeUrl === CLUSTER_TYPE_URL ? 'cds' : a.typeUrl === LISTENER_TYPE_URL ? 'lds' : 'eds'}:${a.version}`);
+      if (a.typeUrl === ENDPOINT_TYPE_URL) edsAcked();
+    });
+    try {
+      client.watch(CLUSTER_TYPE_URL, '*');
+      client.watch(LISTENER_TYPE_URL, '*');
+      client.watch(ENDPOINT_TYPE_URL, eds.resources.map((r) => r.name));
+      client.start();
+      await server.waitForRequest((r) => r.typeUrl === ENDPOINT_TYPE_URL);
+      await server.waitForRequest((r) => r.typeUrl === LISTENER_TYPE_URL);
+      // CDS, then LDS and EDS right behind it on the one stream.
+      server.push(CLUSTER_TYPE_URL);
+      server.push(LISTENER_TYPE_URL);
+      server.push(ENDPOINT_TYPE_URL);
+      await server.waitForRequest(isAck(server, LISTENER_TYPE_URL));
+      await server.waitForRequest(isAck(server, CLUSTER_TYPE_URL));
+      await server.waitForRequest(isAck(server, ENDPOINT_TYPE_URL));
+      // EDS was handed over and ACKed inside the CDS apply; LDS waited for CDS (Envoy's order).
+      expect(events).toEqual(['start cds:c1', 'start eds:e1', 'end eds:e1', 'ack eds:e1', 'end cds:c1', 'ack cds:c1', 'start lds:l1', 'end lds:l1', 'ack lds:l1']);
+      // Each response got one ACK carrying its own nonce.
+      const acks = server.requests.filter((r) => r.request.responseNonce).map((r) => r.request.responseNonce);
+      expect([...acks].sort()).toEqual(server.responses.map((r) => r.nonce).sort());
+    } finally {
+      client.stop();
+      await server.stop();
+    }
+  });
+});

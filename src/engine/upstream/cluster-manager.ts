@@ -7,10 +7,23 @@ import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { SecretConfig } from '../../config/model/secret';
 import type { StatsScope } from '../../stats/stats-store';
+import { runInSlices, runToEnd } from '../../common/time-slices';
 import { ClusterRuntime } from './cluster-runtime';
+
+export interface ClusterManagerBuild {
+  readonly configs: readonly ClusterConfig[];
+  readonly endpoints: ReadonlyMap<string, EndpointSetConfig>;
+  readonly previous: ClusterManager | undefined;
+  readonly scope: StatsScope;
+  readonly log: Logger;
+  readonly secrets?: ReadonlyMap<string, SecretConfig>;
+}
 
 export class ClusterManager {
   private readonly clusters = new Map<string, ClusterRuntime>();
+  /** During a build: runtimes built new -> the runtime they replace (if any). */
+  private readonly fresh = new Map<ClusterRuntime, ClusterRuntime | undefined>();
+  private previous: ClusterManager | undefined;
 
   constructor(
     configs: readonly ClusterConfig[],
@@ -20,20 +33,64 @@ export class ClusterManager {
     log: Logger,
     secrets: ReadonlyMap<string, SecretConfig> = new Map(),
   ) {
-    for (const cfg of configs) {
+    runToEnd(this.build({ configs, endpoints, previous, scope, log, secrets }));
+    this.finish(new Map());
+  }
+
+  /**
+   * Builds a manager in time slices (common/time-slices), so
+   * 10,000 changed clusters do not hold the worker's loop for the whole build: connections and
+   * EDS deltas for the current runtime are served in between (replaced runtimes keep serving the
+   * hosts their replacements share). The caller swaps right after finish().
+   */
+  static async create(b: ClusterManagerBuild): Promise<ClusterManager> {
+    const cm = new ClusterManager([], new Map(), undefined, b.scope, b.log);
+    await runInSlices(cm.build(b));
+    return cm;
+  }
+
+  /**
+   * One step per cluster. Only added and changed clusters cost a new runtime; unchanged ones
+   * are carried over, and their hosts are rebuilt only when their endpoint set is another one.
+   */
+  private *build(b: ClusterManagerBuild): Generator<void, void> {
+    const { previous } = b;
+    this.previous = previous;
+    const secrets = b.secrets ?? new Map<string, SecretConfig>();
+    for (const cfg of b.configs) {
       const old = previous?.clusters.get(cfg.name);
       const reuse = old && sameConfig(old.config, cfg);
-      const rt = reuse ? old : new ClusterRuntime(cfg, scope, log);
-      if (old && !reuse) rt.adopt(old);
+      const rt = reuse ? old : new ClusterRuntime(cfg, b.scope, b.log);
+      if (old && !reuse) rt.adopt(old, false);
+      if (!reuse) this.fresh.set(rt, old);
       if (cfg.type === 'EDS') {
-        const eps = endpoints.get(cfg.edsServiceName ?? cfg.name);
-        if (eps) rt.setEndpoints(eps);
+        const eps = b.endpoints.get(cfg.edsServiceName ?? cfg.name);
+        if (eps && rt.endpointSet !== eps) rt.setEndpoints(eps);
       }
       rt.secrets = secrets;
       this.clusters.set(cfg.name, rt);
+      yield; // the driver yields only when the slice is used up (JSON compares in worker processes count)
     }
     const resolve = (name: string) => this.clusters.get(name);
     for (const rt of this.clusters.values()) rt.setClusterResolver(resolve);
+  }
+
+  /**
+   * Ends a build, right before the swap. `latest` holds EDS sets (by service) that arrived during
+   * the build, newer than the snapshot's: carried-over runtimes took them already; a replacement
+   * re-takes the hosts of the runtime it replaces (which applied them), a new cluster takes the
+   * set. Replaced runtimes give up their hosts; removed ones are destroyed.
+   */
+  finish(latest: ReadonlyMap<string, EndpointSetConfig>): void {
+    for (const [rt, old] of this.fresh) {
+      const set = rt.config.type === 'EDS' ? latest.get(rt.config.edsServiceName ?? rt.config.name) : undefined;
+      if (set && old) rt.adopt(old, false, true);
+      else if (set) rt.setEndpoints(set);
+      old?.releaseHosts();
+    }
+    this.fresh.clear();
+    const previous = this.previous;
+    this.previous = undefined;
     if (previous) {
       for (const [name, rt] of previous.clusters) if (this.clusters.get(name) !== rt) rt.destroy();
     }
@@ -65,5 +122,6 @@ export class ClusterManager {
 }
 
 function sameConfig(a: ClusterConfig, b: ClusterConfig): boolean {
+  // In-process snapshots share unchanged config objects; worker processes get copies.
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

@@ -307,3 +307,23 @@ describe('outlier detection', () => {
     expect(stats.counter('cluster.o5.outlier_detection.ejections_detected_consecutive_5xx').value).toBe(4);
   });
 });
+
+describe('ClusterRuntime memory at scale', () => {
+  test('the PrioritySet and LB are built on first use, once per change, not on every host update', () => {
+    const rt = runtime(cfg({ name: 'lazy', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' }));
+    const internals = rt as unknown as { prioritySet?: unknown; lb?: unknown };
+    for (let i = 1; i <= 3; i++) rt.setEndpoints(cla({ cluster_name: 'lazy', endpoints: [{ lb_endpoints: [ep('127.0.0.1', 8000 + i), ep('127.0.0.2', 8000 + i)] }] }));
+    // Membership is reported at once; nothing was picked, so no LB structures exist yet.
+    expect(rt.stats.membershipTotal.value).toBe(2);
+    expect(internals.prioritySet).toBeUndefined();
+    expect(internals.lb).toBeUndefined();
+    // The first pick builds them for the latest hosts; they are kept until the next change.
+    expect(rt.chooseHost()!.key).toMatch(/:8003$/);
+    const ps = rt.currentPrioritySet();
+    expect(ps.hostSets[0]!.hosts.map((h) => h.addressKey).sort()).toEqual(['127.0.0.1:8003', '127.0.0.2:8003']);
+    expect(rt.currentPrioritySet()).toBe(ps);
+    rt.setEndpoints(cla({ cluster_name: 'lazy', endpoints: [{ lb_endpoints: [ep('127.0.0.3', 9000)] }] }));
+    expect(rt.currentPrioritySet()).not.toBe(ps);
+    expect(rt.chooseHost()!.key).toBe('127.0.0.3:9000');
+  });
+});

@@ -23,6 +23,7 @@
 //   host.subscribe((host, 'removed' | 'unhealthy') => drain pool)           pool draining
 //   config.maxRequestsPerConnection, config.perConnectionBufferLimitBytes    pool settings
 import type { SecretConfig } from '../../config/model/secret';
+import { internString } from '../../common/intern';
 import { isTlsTransport, wrapUpstreamTls } from '../tls/upstream-tls';
 import { selectTransportSocket } from '../tls/transport-socket-select';
 import { lookup, promises as dnsPromises } from 'node:dns';
@@ -123,7 +124,8 @@ function specsFrom(set: EndpointSetConfig | undefined): HostSpec[] {
     for (const ep of loc.endpoints) {
       out.push({
         address: ep.address,
-        key: addressKey(ep.address),
+        // Flat and shared: a built "ip:port" would keep its concatenation parts per host.
+        key: internString(addressKey(ep.address)),
         hostname: ep.hostname,
         weight: ep.loadBalancingWeight,
         edsHealth: ep.healthStatus,
@@ -148,7 +150,12 @@ export class ClusterRuntime {
   hostSetVersion = 0;
   private hostMap = new Map<string, Host>();
   private hostList: Host[] = [];
-  private prioritySet: PrioritySet = buildPrioritySet([]);
+  /**
+   * Built on first use (a pick, /clusters, an aggregate parent) after membership or health
+   * changed, not on every refresh: most of 10,000 clusters are never picked on a given worker.
+   */
+  private prioritySet: PrioritySet | undefined;
+  private lbStale = true;
   private lb: LoadBalancer | undefined;
   private lastPanic = 0;
   private readonly healthCheckers: HealthChecker[] = [];
@@ -168,7 +175,8 @@ export class ClusterRuntime {
     scope: StatsScope,
     private readonly log: Logger,
   ) {
-    this.scope = scope.scope(`cluster.${config.statName}.`);
+    // 10,000 clusters x ~40 stats: the cluster's stats live in a compact group (stats-store).
+    this.scope = scope.groupScope(`cluster.${config.statName}.`);
     this.stats = clusterStats(this.scope);
     this.circuitBreakers = new CircuitBreakers(config.circuitBreakers, this.scope);
     const self = this;
@@ -196,9 +204,19 @@ export class ClusterRuntime {
     else if (config.type === 'ORIGINAL_DST') this.scheduleCleanup();
   }
 
-  /** Takes over the hosts of the runtime this one replaces (config change): state by key. */
-  adopt(previous: ClusterRuntime): void {
-    if (this.config.type !== previous.config.type || this.hostList.length > 0) return;
+  /**
+   * Takes over the hosts of the runtime this one replaces (config change): state by key. With
+   * release false (a manager built in slices) the previous runtime keeps serving the same Host
+   * objects until the swap, when the manager calls releaseHosts() on it; `again` re-takes them
+   * after an EDS delta changed the previous runtime's hosts during the build.
+   */
+  adopt(previous: ClusterRuntime, release = true, again = false): void {
+    if (this.config.type !== previous.config.type) return;
+    if (again) {
+      this.hostMap = new Map();
+      this.hostList = [];
+    }
+    if (this.hostList.length > 0) return;
     for (const h of previous.hostList) {
       if (this.healthCheckers.length === 0) h.setFlag(HealthFlag.FAILED_ACTIVE_HC | HealthFlag.PENDING_ACTIVE_HC | HealthFlag.DEGRADED_ACTIVE_HC, false);
       if (!this.outlier && h.hasFlag(HealthFlag.FAILED_OUTLIER_CHECK)) h.setFlag(HealthFlag.FAILED_OUTLIER_CHECK, false);
@@ -208,9 +226,16 @@ export class ClusterRuntime {
     this.hostList = [...this.hostMap.values()];
     this.overprovisioningFactor = previous.overprovisioningFactor;
     this.weightedPriorityHealth = previous.weightedPriorityHealth;
-    previous.hostMap = new Map();
-    previous.hostList = [];
+    this.dropOverloadPpm = previous.dropOverloadPpm;
+    this.endpointSetRef = previous.endpointSetRef;
+    if (release) previous.releaseHosts();
     this.refresh();
+  }
+
+  /** Forgets the hosts a replacement runtime took over (adopt). */
+  releaseHosts(): void {
+    this.hostMap = new Map();
+    this.hostList = [];
   }
 
   /** Lets aggregate clusters find their children in the current ClusterManager. */
@@ -232,7 +257,18 @@ export class ClusterRuntime {
     return true;
   }
 
+  /**
+   * The endpoint set last applied, weakly: a snapshot that carries the very same set object (the
+   * control side shares unchanged ones in-process) does not rebuild the hosts; a worker process's
+   * copy can still be collected.
+   */
+  get endpointSet(): EndpointSetConfig | undefined {
+    return this.endpointSetRef?.deref();
+  }
+  private endpointSetRef: WeakRef<EndpointSetConfig> | undefined;
+
   setEndpoints(set: EndpointSetConfig): void {
+    this.endpointSetRef = new WeakRef(set);
     this.stats.updateAttempt.inc();
     this.setHosts(specsFrom(set), set);
     this.stats.updateSuccess.inc();
@@ -300,18 +336,13 @@ export class ClusterRuntime {
     h.emit('removed');
   }
 
-  /** Rebuilds the PrioritySet and refreshes the LB (membership or health changed). */
+  /**
+   * Membership or health changed: the PrioritySet and LB are rebuilt on their next use
+   * (ensureLb), except for policies whose stats report the built LB (ring hash, Maglev, subsets).
+   */
   refresh(): void {
     if (this.destroyed) return;
-    const ps = buildPrioritySet(this.hostList, {
-      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
-      weightedPriorityHealth: this.weightedPriorityHealth,
-    });
-    this.prioritySet = ps;
-    if (this.lb) this.lb.refresh(ps);
-    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
-    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
-    this.lastPanic = this.lb.stats.lbHealthyPanic;
+    this.lbStale = true;
     this.hostSetVersion++;
     let healthy = 0;
     let degraded = 0;
@@ -329,7 +360,8 @@ export class ClusterRuntime {
     s.membershipDegraded.set(degraded);
     s.membershipExcluded.set(excluded);
     s.maxHostWeight.set(maxW);
-    const ls = this.lb.stats;
+    if (this.config.lbPolicy !== 'RING_HASH' && this.config.lbPolicy !== 'MAGLEV' && !this.config.lbSubset) return;
+    const ls = this.ensureLb().stats;
     if (this.config.lbPolicy === 'RING_HASH') {
       this.scope.gauge('ring_hash_lb.size', 'NeverImport').set(ls.ringSize);
       this.scope.gauge('ring_hash_lb.min_hashes_per_host', 'NeverImport').set(ls.minHashesPerHost);
@@ -361,16 +393,32 @@ export class ClusterRuntime {
     return this.hostList;
   }
 
+  /** The PrioritySet and LB for the current hosts, rebuilt if membership or health changed. */
+  private ensureLb(): LoadBalancer {
+    if (this.lb && !this.lbStale) return this.lb;
+    const ps = buildPrioritySet(this.hostList, {
+      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
+      weightedPriorityHealth: this.weightedPriorityHealth,
+    });
+    this.prioritySet = ps;
+    this.lbStale = false;
+    if (this.lb) this.lb.refresh(ps);
+    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
+    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
+    this.lastPanic = this.lb.stats.lbHealthyPanic;
+    return this.lb;
+  }
+
   currentPrioritySet(): PrioritySet {
-    return this.prioritySet;
+    this.ensureLb();
+    return this.prioritySet!;
   }
 
   /** Next host, or undefined when none can be picked (router: 503 UH / no healthy upstream). */
   chooseHost(ctx?: PickContext | null): Host | undefined {
     if (this.config.type === 'ORIGINAL_DST') return ctx?.originalDst ? this.originalDstHost(ctx.originalDst) : undefined;
     if (this.config.type === 'AGGREGATE') return this.chooseAggregate(ctx ?? null);
-    const lb = this.lb;
-    if (!lb) return undefined;
+    const lb = this.ensureLb();
     const prev = ctx?.previousHosts;
     const attempts = prev && prev.length > 0 ? Math.max(1, ctx!.maxHostSelectionAttempts ?? 1) : 1;
     let host: Host | null = null;
@@ -405,7 +453,7 @@ export class ClusterRuntime {
       const sets: HostSet[] = [];
       const owner: ClusterRuntime[] = [];
       for (const c of children) {
-        for (const hs of c.prioritySet.hostSets) {
+        for (const hs of c.currentPrioritySet().hostSets) {
           sets.push({ ...hs, priority: sets.length });
           owner.push(c);
         }

@@ -93,21 +93,32 @@ export class Host implements LbHost {
   rqTimeout = 0;
   /** Used since the last ORIGINAL_DST cleanup sweep. */
   used = false;
-  readonly sockets = new Set<net.Socket>();
-  readonly outlier: OutlierState = {
-    consecutive5xx: 0,
-    consecutiveGatewayFailure: 0,
-    consecutiveLocalOriginFailure: 0,
-    numEjections: 0,
-    lastEjectionMs: 0,
-    lastUnejectionMs: 0,
-    ejectionTimeMs: 0,
-    extTotal: 0,
-    extSuccess: 0,
-    localTotal: 0,
-    localSuccess: 0,
-  };
-  private listeners: HostListener[] = [];
+  // Sockets, listeners and outlier state are made on first use: most hosts of 10,000 clusters never open a
+  // connection through this worker, and outlier state is read only with outlier_detection.
+  private socketSet: Set<net.Socket> | undefined;
+  private outlierState: OutlierState | undefined;
+  private listeners: HostListener[] | undefined;
+
+  /** Connections opened to this host through the cluster. */
+  get sockets(): Set<net.Socket> {
+    return (this.socketSet ??= new Set());
+  }
+
+  get outlier(): OutlierState {
+    return (this.outlierState ??= {
+      consecutive5xx: 0,
+      consecutiveGatewayFailure: 0,
+      consecutiveLocalOriginFailure: 0,
+      numEjections: 0,
+      lastEjectionMs: 0,
+      lastUnejectionMs: 0,
+      ejectionTimeMs: 0,
+      extTotal: 0,
+      extSuccess: 0,
+      localTotal: 0,
+      localSuccess: 0,
+    });
+  }
 
   constructor(spec: HostSpec) {
     this.address = spec.address;
@@ -180,18 +191,18 @@ export class Host implements LbHost {
 
   /** Subscribe to "removed"/"unhealthy"; returns the unsubscribe function. */
   subscribe(fn: HostListener): () => void {
-    this.listeners.push(fn);
+    (this.listeners ??= []).push(fn);
     return () => {
-      this.listeners = this.listeners.filter((l) => l !== fn);
+      this.listeners = this.listeners?.filter((l) => l !== fn);
     };
   }
 
   emit(event: HostEvent): void {
-    for (const l of this.listeners.slice()) l(this, event);
+    if (this.listeners) for (const l of this.listeners.slice()) l(this, event);
   }
 
   /** Closes every connection opened to this host through the cluster. */
   closeConnections(): void {
-    for (const s of this.sockets) s.destroy();
+    if (this.socketSet) for (const s of this.socketSet) s.destroy();
   }
 }
