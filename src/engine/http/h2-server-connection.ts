@@ -79,17 +79,26 @@ export class H2ServerCodec implements DownstreamCodec {
       st.downstreamCxDestroy.inc();
     });
     this.pending = conn;
-    // node:http2 reads the native handle directly and would never see bytes we already read
-    // (the preface AUTO detection consumed), so such sockets go through a small Duplex.
     // node:http2's connection listener refuses (as an HTTP/1.1 fallback) TLS sockets whose ALPN
     // is not h2 — prior-knowledge HTTP/2 over TLS without ALPN, or an istio-h2 server — so those
-    // go through the Duplex too, which carries no alpnProtocol.
+    // go through a small Duplex, which carries no alpnProtocol (and replays any bytes read).
     const tlsSocket = socket as { alpnProtocol?: string | false | null; secureConnecting?: boolean };
     const alpn = tlsSocket.alpnProtocol;
     // A server TLSSocket made outside a tls.Server keeps secureConnecting true after its
     // handshake (only tls.Server clears it), and an Http2Session on such a socket waits for a
     // 'secureConnect' that never comes. The handshake is done by the time a chain gets the socket.
     if (tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    if (alpn === undefined && initial !== null) {
+      // Plain TCP after AUTO detection: the preface bytes we read go back into the socket's
+      // read buffer, and the new session feeds what is buffered to nghttp2 before reading the
+      // native handle itself (node:http2 does that on the next tick). The socket stays paused:
+      // resuming it would hand the buffered bytes to 'data' listeners instead. A Duplex wrapper
+      // here cost ~10% of the CPU of an h2c request (JSStreamSocket on every read and write).
+      socket.unshift(initial);
+      this.server.emit('connection', socket);
+      this.pending = null;
+      return;
+    }
     const direct = initial === null && (alpn === undefined || alpn === null || alpn === 'h2');
     this.server.emit('connection', direct ? socket : replayDuplex(socket, initial ?? EMPTY));
     this.pending = null;
