@@ -47,6 +47,35 @@ function replayDuplex(socket: net.Socket, initial: Buffer): Duplex {
   return d;
 }
 
+const kActive = Symbol('meshproxy.activeStream');
+type SlotStream = http2.ServerHttp2Stream & { [kActive]: ActiveStream };
+
+// Stream listeners shared by every stream (node streams call them with `this` = the stream), so
+// a request allocates no closures.
+function onStreamData(this: SlotStream, d: Buffer): void {
+  this[kActive].decodeData(d, false);
+}
+function onStreamTrailers(this: SlotStream, t: http2.IncomingHttpHeaders): void {
+  this[kActive].decodeTrailers(HeaderMap.fromObject(t as Record<string, string | string[]>));
+}
+function onStreamEnd(this: SlotStream): void {
+  const s = this[kActive];
+  if (!s.requestComplete) s.decodeData(EMPTY, true);
+}
+function onStreamDrain(this: SlotStream): void {
+  this[kActive].onDownstreamDrain();
+}
+function onStreamClose(this: SlotStream): void {
+  const s = this[kActive];
+  if (!s.done) s.resetStream('remote_reset');
+}
+function onWantTrailers(this: SlotStream): void {
+  // A gRPC response must end with trailers; an upstream that ended without any gets an empty
+  // trailer block rather than a reset.
+  this.sendTrailers((this[kActive].codecStream as H2Slot).trailers ?? {});
+}
+function ignore(): void {}
+
 /** One per HCM: turns sockets into HTTP/2 server sessions and streams into ActiveStreams. */
 export class H2ServerCodec implements DownstreamCodec {
   readonly protocol = 'HTTP/2';
@@ -136,22 +165,21 @@ export class H2ServerCodec implements DownstreamCodec {
       }
       s.upgradeType = type;
     }
-    stream.on('data', (d: Buffer) => s.decodeData(d, false));
-    stream.on('trailers', (t: http2.IncomingHttpHeaders) => s.decodeTrailers(HeaderMap.fromObject(t as Record<string, string | string[]>)));
-    stream.on('end', () => {
-      if (!s.requestComplete) s.decodeData(EMPTY, true);
-    });
-    stream.on('drain', () => s.onDownstreamDrain());
-    stream.on('error', () => {});
-    stream.on('close', () => {
-      if (!s.done) s.resetStream('remote_reset');
-    });
-    stream.on('wantTrailers', () => {
-      // A gRPC response must end with trailers; an upstream that ended without any gets an
-      // empty trailer block rather than a reset.
-      stream.sendTrailers(slot.trailers ?? {});
-    });
-    s.decodeHeaders(stream.endAfterHeaders);
+    (stream as SlotStream)[kActive] = s;
+    const endStream = stream.endAfterHeaders;
+    // A request that ended with its headers (GET) gets no body listeners: its readable side is
+    // then never consumed, so node:http2 keeps the stream until our last write completes instead
+    // of destroying it at close and failing that write's callback (an Error object per stream).
+    if (!endStream) {
+      stream.on('data', onStreamData);
+      stream.on('trailers', onStreamTrailers);
+      stream.on('end', onStreamEnd);
+    }
+    stream.on('drain', onStreamDrain);
+    stream.on('error', ignore);
+    stream.on('close', onStreamClose);
+    stream.on('wantTrailers', onWantTrailers);
+    s.decodeHeaders(endStream);
   };
 
   writeHeaders(s: ActiveStream, status: number, headers: HeaderMap, endStream: boolean): void {
