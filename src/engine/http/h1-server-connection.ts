@@ -174,7 +174,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec, Coa
   onHeaders(head: H1MessageHead): void {
     const hcm = this.hcm;
     if (this.headersTimer.at !== 0) this.headersTimer.disarm();
-    const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers));
+    const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers, head.lowerNames));
     if (hcm.config.requestTimeoutMs > 0 && !head.upgrade) this.requestTimer.arm(hcm.config.requestTimeoutMs);
     this.stream = s;
     this.requests++;

@@ -475,7 +475,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       if (this.retriesDone > 0) this.http.stats.upstreamRqRetrySuccess.inc();
     }
     this.clearPerTry();
-    const headers = new HeaderMap(head.headers);
+    const headers = new HeaderMap(head.headers, head.lowerNames);
     headers.remove('connection');
     headers.remove('keep-alive');
     headers.remove('proxy-connection');
