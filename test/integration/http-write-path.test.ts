@@ -3,12 +3,14 @@
 // the socket: here one client stops reading while 600 pipelined 16 000-byte responses (more than the loopback socket buffers take) pile up
 // behind a full socket buffer, another client is served meanwhile, and every byte the stalled
 // client finally reads must still be its own.
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { cluster, hcmBootstrap, startHarness, upstream, type HttpHarness } from '../support/http-harness';
 
 type Up = Awaited<ReturnType<typeof upstream>>;
 
 const BODY = 16000;
+const BIG = 'z'.repeat(4 * 1024 * 1024);
 /** Body of /r/<i>: one letter repeated, different for neighbouring i. */
 function bodyFor(i: number): string {
   return String.fromCharCode(97 + (i % 26)).repeat(BODY);
@@ -35,7 +37,7 @@ describe('HTTP/1.1 response writes (joined head and body)', () => {
   let h: HttpHarness;
 
   beforeAll(async () => {
-    up = await upstream((req, res) => res.end(bodyFor(Number(req.url.slice(3)))));
+    up = await upstream((req, res) => res.end(req.url === '/big' ? BIG : bodyFor(Number(req.url.slice(3)))));
     h = await startHarness(hcmBootstrap({ clusters: [cluster('up', [up.port])], virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'up' } }] }] }));
   });
 
@@ -92,4 +94,19 @@ describe('HTTP/1.1 response writes (joined head and body)', () => {
     for (let i = 0; i < n; i++) if (bodies[i] !== bodyFor(i)) wrong++;
     expect(wrong).toBe(0);
   }, 30000);
+
+  it('h2c: a large response to a slow reader resumes after backpressure (drain) and arrives whole', async () => {
+    const client = http2.connect(`http://127.0.0.1:${h.port()}`);
+    const req = client.request({ ':path': '/big' });
+    req.pause();
+    // Let the proxy fill the stream's flow-control window and buffers, then read everything.
+    await new Promise((r) => setTimeout(r, 300));
+    let got = 0;
+    req.on('data', (d: Buffer) => (got += d.length));
+    const done = new Promise<void>((r) => req.on('end', () => r()));
+    req.resume();
+    await done;
+    client.close();
+    expect(got).toBe(BIG.length);
+  }, 15000);
 });

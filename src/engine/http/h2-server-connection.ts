@@ -175,10 +175,8 @@ export class H2ServerCodec implements DownstreamCodec {
       stream.on('trailers', onStreamTrailers);
       stream.on('end', onStreamEnd);
     }
-    stream.on('drain', onStreamDrain);
     stream.on('error', ignore);
     stream.on('close', onStreamClose);
-    stream.on('wantTrailers', onWantTrailers);
     s.decodeHeaders(endStream);
   };
 
@@ -196,6 +194,7 @@ export class H2ServerCodec implements DownstreamCodec {
     for (const n of CONNECTION_SPECIFIC) headers.remove(n);
     const obj = headers.toObject({ ':status': String(status) }) as http2.OutgoingHttpHeaders;
     slot.waitForTrailers = !endStream && s.isGrpc;
+    if (slot.waitForTrailers) st.on('wantTrailers', onWantTrailers);
     try {
       st.respond(obj, { endStream, waitForTrailers: slot.waitForTrailers });
     } catch {
@@ -208,7 +207,11 @@ export class H2ServerCodec implements DownstreamCodec {
     if (st.destroyed) return true;
     let ok = true;
     if (endStream) st.end(chunk.length > 0 ? chunk : undefined);
-    else if (chunk.length > 0) ok = st.write(chunk);
+    else if (chunk.length > 0) {
+      ok = st.write(chunk);
+      // 'drain' is only listened for once a write reports backpressure (one listener per stream).
+      if (!ok && st.listenerCount('drain') === 0) st.on('drain', onStreamDrain);
+    }
     return ok;
   }
 
