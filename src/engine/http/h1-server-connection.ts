@@ -29,6 +29,23 @@ const FRAME_CHUNKED = 1;
 const FRAME_NONE = 2;
 const FRAME_RAW = 3;
 
+/**
+ * Response head and body joined in one reused buffer, for one write. The buffer is reused only
+ * while every write through it completes at once (the socket holds no reference afterwards, as
+ * writableLength shows); a write left pending keeps its buffer and the next one gets a fresh one.
+ * Saves an allocation (a malloc for 16 KiB bodies) per response.
+ */
+let joinBuf = Buffer.allocUnsafeSlow(COALESCE_MAX + 4096);
+function writeJoined(socket: DownstreamConnection['socket'], head: Buffer, chunk: Buffer): void {
+  const n = head.length + chunk.length;
+  let out = joinBuf;
+  if (n > out.length) out = Buffer.allocUnsafe(n);
+  head.copy(out, 0);
+  chunk.copy(out, head.length);
+  socket.write(n === out.length ? out : out.subarray(0, n));
+  if (out === joinBuf && socket.writableLength !== 0) joinBuf = Buffer.allocUnsafeSlow(joinBuf.length);
+}
+
 export class H1ServerConnection implements H1ParserHandler, DownstreamCodec, CoarseTimerTarget {
   readonly protocol = 'HTTP/1.1';
   private readonly parser: H1Parser;
@@ -174,7 +191,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec, Coa
   onHeaders(head: H1MessageHead): void {
     const hcm = this.hcm;
     if (this.headersTimer.at !== 0) this.headersTimer.disarm();
-    const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers));
+    const s = new ActiveStream(hcm, this.conn, this, new HeaderMap(head.headers, head.lowerNames));
     if (hcm.config.requestTimeoutMs > 0 && !head.upgrade) this.requestTimer.arm(hcm.config.requestTimeoutMs);
     this.stream = s;
     this.requests++;
@@ -321,12 +338,7 @@ export class H1ServerConnection implements H1ParserHandler, DownstreamCodec, Coa
       if (this.framing === FRAME_FIXED && len <= COALESCE_MAX) {
         // Small body (or none yet): one buffer, one write.
         if (len === 0) socket.write(head);
-        else {
-          const out = Buffer.allocUnsafe(head.length + len);
-          head.copy(out, 0);
-          chunk.copy(out, head.length);
-          socket.write(out);
-        }
+        else writeJoined(socket, head, chunk);
         return !socket.writableNeedDrain;
       }
       socket.cork();

@@ -47,6 +47,35 @@ function replayDuplex(socket: net.Socket, initial: Buffer): Duplex {
   return d;
 }
 
+const kActive = Symbol('meshproxy.activeStream');
+type SlotStream = http2.ServerHttp2Stream & { [kActive]: ActiveStream };
+
+// Stream listeners shared by every stream (node streams call them with `this` = the stream), so
+// a request allocates no closures.
+function onStreamData(this: SlotStream, d: Buffer): void {
+  this[kActive].decodeData(d, false);
+}
+function onStreamTrailers(this: SlotStream, t: http2.IncomingHttpHeaders): void {
+  this[kActive].decodeTrailers(HeaderMap.fromObject(t as Record<string, string | string[]>));
+}
+function onStreamEnd(this: SlotStream): void {
+  const s = this[kActive];
+  if (!s.requestComplete) s.decodeData(EMPTY, true);
+}
+function onStreamDrain(this: SlotStream): void {
+  this[kActive].onDownstreamDrain();
+}
+function onStreamClose(this: SlotStream): void {
+  const s = this[kActive];
+  if (!s.done) s.resetStream('remote_reset');
+}
+function onWantTrailers(this: SlotStream): void {
+  // A gRPC response must end with trailers; an upstream that ended without any gets an empty
+  // trailer block rather than a reset.
+  this.sendTrailers((this[kActive].codecStream as H2Slot).trailers ?? {});
+}
+function ignore(): void {}
+
 /** One per HCM: turns sockets into HTTP/2 server sessions and streams into ActiveStreams. */
 export class H2ServerCodec implements DownstreamCodec {
   readonly protocol = 'HTTP/2';
@@ -79,17 +108,26 @@ export class H2ServerCodec implements DownstreamCodec {
       st.downstreamCxDestroy.inc();
     });
     this.pending = conn;
-    // node:http2 reads the native handle directly and would never see bytes we already read
-    // (the preface AUTO detection consumed), so such sockets go through a small Duplex.
     // node:http2's connection listener refuses (as an HTTP/1.1 fallback) TLS sockets whose ALPN
     // is not h2 — prior-knowledge HTTP/2 over TLS without ALPN, or an istio-h2 server — so those
-    // go through the Duplex too, which carries no alpnProtocol.
+    // go through a small Duplex, which carries no alpnProtocol (and replays any bytes read).
     const tlsSocket = socket as { alpnProtocol?: string | false | null; secureConnecting?: boolean };
     const alpn = tlsSocket.alpnProtocol;
     // A server TLSSocket made outside a tls.Server keeps secureConnecting true after its
     // handshake (only tls.Server clears it), and an Http2Session on such a socket waits for a
     // 'secureConnect' that never comes. The handshake is done by the time a chain gets the socket.
     if (tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    if (alpn === undefined && initial !== null) {
+      // Plain TCP after AUTO detection: the preface bytes we read go back into the socket's
+      // read buffer, and the new session feeds what is buffered to nghttp2 before reading the
+      // native handle itself (node:http2 does that on the next tick). The socket stays paused:
+      // resuming it would hand the buffered bytes to 'data' listeners instead. A Duplex wrapper
+      // here cost ~10% of the CPU of an h2c request (JSStreamSocket on every read and write).
+      socket.unshift(initial);
+      this.server.emit('connection', socket);
+      this.pending = null;
+      return;
+    }
     const direct = initial === null && (alpn === undefined || alpn === null || alpn === 'h2');
     this.server.emit('connection', direct ? socket : replayDuplex(socket, initial ?? EMPTY));
     this.pending = null;
@@ -127,22 +165,19 @@ export class H2ServerCodec implements DownstreamCodec {
       }
       s.upgradeType = type;
     }
-    stream.on('data', (d: Buffer) => s.decodeData(d, false));
-    stream.on('trailers', (t: http2.IncomingHttpHeaders) => s.decodeTrailers(HeaderMap.fromObject(t as Record<string, string | string[]>)));
-    stream.on('end', () => {
-      if (!s.requestComplete) s.decodeData(EMPTY, true);
-    });
-    stream.on('drain', () => s.onDownstreamDrain());
-    stream.on('error', () => {});
-    stream.on('close', () => {
-      if (!s.done) s.resetStream('remote_reset');
-    });
-    stream.on('wantTrailers', () => {
-      // A gRPC response must end with trailers; an upstream that ended without any gets an
-      // empty trailer block rather than a reset.
-      stream.sendTrailers(slot.trailers ?? {});
-    });
-    s.decodeHeaders(stream.endAfterHeaders);
+    (stream as SlotStream)[kActive] = s;
+    const endStream = stream.endAfterHeaders;
+    // A request that ended with its headers (GET) gets no body listeners: its readable side is
+    // then never consumed, so node:http2 keeps the stream until our last write completes instead
+    // of destroying it at close and failing that write's callback (an Error object per stream).
+    if (!endStream) {
+      stream.on('data', onStreamData);
+      stream.on('trailers', onStreamTrailers);
+      stream.on('end', onStreamEnd);
+    }
+    stream.on('error', ignore);
+    stream.on('close', onStreamClose);
+    s.decodeHeaders(endStream);
   };
 
   writeHeaders(s: ActiveStream, status: number, headers: HeaderMap, endStream: boolean): void {
@@ -159,6 +194,7 @@ export class H2ServerCodec implements DownstreamCodec {
     for (const n of CONNECTION_SPECIFIC) headers.remove(n);
     const obj = headers.toObject({ ':status': String(status) }) as http2.OutgoingHttpHeaders;
     slot.waitForTrailers = !endStream && s.isGrpc;
+    if (slot.waitForTrailers) st.on('wantTrailers', onWantTrailers);
     try {
       st.respond(obj, { endStream, waitForTrailers: slot.waitForTrailers });
     } catch {
@@ -171,7 +207,11 @@ export class H2ServerCodec implements DownstreamCodec {
     if (st.destroyed) return true;
     let ok = true;
     if (endStream) st.end(chunk.length > 0 ? chunk : undefined);
-    else if (chunk.length > 0) ok = st.write(chunk);
+    else if (chunk.length > 0) {
+      ok = st.write(chunk);
+      // 'drain' is only listened for once a write reports backpressure (one listener per stream).
+      if (!ok && st.listenerCount('drain') === 0) st.on('drain', onStreamDrain);
+    }
     return ok;
   }
 

@@ -10,8 +10,10 @@ export class HeaderMap implements MutableHeaders {
   list: string[];
   private lower: string[] | null = null;
 
-  constructor(list: string[] = []) {
+  /** `lower`, when given, must hold the lower-cased names of `list` (the H1 parser has them). */
+  constructor(list: string[] = [], lower: string[] | null = null) {
     this.list = list;
+    this.lower = lower;
   }
 
   /** Lower-cased names, index i <-> list[2i]. */

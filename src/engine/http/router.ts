@@ -692,7 +692,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     const status = head.statusCode;
     const up = this.up!;
     if (this.attemptHost !== null) this.cluster.reportHttpStatus(this.attemptHost, status);
-    const headers = new HeaderMap(head.headers);
+    const headers = new HeaderMap(head.headers, head.lowerNames);
     if (!this.tunnel && this.retryOn !== 0 && this.retriableResponse(status, headers)) {
       countUpstreamResponse(this.http.stats, status);
       if (this.canRetry()) {

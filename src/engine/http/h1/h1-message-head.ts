@@ -23,6 +23,8 @@ export class H1MessageHead {
   reason = '';
   /** Flat name/value list in wire order, original case, values trimmed of surrounding OWS. */
   headers: string[] = [];
+  /** Lower-cased header names, index i <-> headers[2i] (for HeaderMap); null when not built. */
+  lowerNames: string[] | null = null;
   /** Content-Length value, or -1 when absent (or ignored, e.g. on a tunnel). */
   contentLength = -1;
   /** Body framed with Transfer-Encoding: chunked. */

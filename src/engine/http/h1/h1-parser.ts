@@ -21,7 +21,7 @@
 import { COLON, COMMA, CR, FIELD_VALUE, HEX_VALUE, HTAB, LF, SEMI, SP, TOKEN, URL_CHAR } from './h1-chars';
 import { H1CodecError, H1ErrorCode } from './h1-codec-error';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONNECTION_UPGRADE, H1MessageHead } from './h1-message-head';
-import { latin1, Latin1Cache } from './latin1-cache';
+import { latin1, Latin1Cache, NameCache } from './latin1-cache';
 
 /** Callbacks of one connection's parser. Called synchronously from feed()/finish()/resume(). */
 export interface H1ParserHandler {
@@ -148,7 +148,7 @@ function targetFormValid(buf: Buffer, s: number, e: number, isConnect: boolean):
   return e - i >= 3 && buf[i] === COLON && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f;
 }
 
-const NAME_CACHE = new Latin1Cache(1024, 64);
+const NAME_CACHE = new NameCache(1024, 64);
 const VALUE_CACHE = new Latin1Cache(1024, 64);
 
 export class H1Parser {
@@ -367,7 +367,9 @@ export class H1Parser {
 
   private beginMessage(): void {
     this.state = S_HEAD;
-    this.head = new H1MessageHead();
+    const head = new H1MessageHead();
+    head.lowerNames = [];
+    this.head = head;
     this.firstLine = true;
     this.headBytes = 0;
     this.headerCount = 0;
@@ -519,6 +521,7 @@ export class H1Parser {
     }
     const head = this.head as H1MessageHead;
     head.headers.push(name, value);
+    (head.lowerNames as string[]).push(NAME_CACHE.lower);
     if (!this.noteHeader(buf, start, nameEnd - start, valueStart, valueEnd, head)) return FAILED;
     return end;
   }
