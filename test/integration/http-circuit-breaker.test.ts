@@ -56,6 +56,75 @@ describe('HTTP router with circuit breakers and outlier detection', () => {
     }
   }, 30_000);
 
+  it('queues requests beyond max_connections as pending, up to max_pending_requests (Istio maxConnections / http1MaxPendingRequests)', async () => {
+    const held: http.ServerResponse[] = [];
+    const up = await upstream((_q, r) => held.push(r));
+    let connections = 0;
+    up.server.on('connection', () => connections++);
+    const b = hcmBootstrap({
+      virtualHosts: [
+        {
+          name: 'all',
+          domains: ['*'],
+          routes: [
+            { match: { prefix: '/short' }, route: { cluster: 'app', timeout: '0.3s' } },
+            { match: { prefix: '/' }, route: { cluster: 'app', timeout: '10s' } },
+          ],
+        },
+      ],
+      clusters: [cluster('app', [up.port], { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1, max_requests: 100 }] } })],
+      hcm: { access_log: [] },
+    });
+    const proxy = await startProxy(withAdmin(b));
+    const waitHeld = async (n: number) => {
+      for (let i = 0; i < 150 && held.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(held).toHaveLength(n);
+    };
+    const stat = async (name: string) => Number(/: (\d+)$/m.exec((await proxy.get(`/stats?filter=^cluster\\.app\\.${name}$`)).body)?.[1] ?? NaN);
+    try {
+      const { port } = await proxy.listener('http');
+      // First request takes the only connection; the second waits in the pending queue.
+      const first = get(port);
+      await waitHeld(1);
+      const second = get(port);
+      for (let i = 0; i < 100 && (await stat('upstream_rq_pending_active')) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await stat('upstream_rq_pending_active')).toBe(1);
+      // A third finds the pending queue full: 503 UO at once, nothing sent upstream.
+      const third = await get(port);
+      expect(third.status).toBe(503);
+      expect(third.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: overflow');
+      expect(await stat('upstream_rq_pending_overflow')).toBe(1);
+      // The first response frees the connection; the waiting request is sent on it.
+      held[0]!.end('one');
+      expect(await first).toEqual({ status: 200, body: 'one' });
+      await waitHeld(2);
+      held[1]!.end('two');
+      expect(await second).toEqual({ status: 200, body: 'two' });
+      // A request that times out while waiting leaves the queue and frees its pending slot.
+      const busy = get(port);
+      await waitHeld(3);
+      const timedOut = await get(port, '/short');
+      expect(timedOut.status).toBe(504);
+      expect(await stat('upstream_rq_pending_active')).toBe(0);
+      const next = get(port);
+      for (let i = 0; i < 100 && (await stat('upstream_rq_pending_active')) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      held[2]!.end('three');
+      expect(await busy).toEqual({ status: 200, body: 'three' });
+      await waitHeld(4);
+      held[3]!.end('four');
+      expect(await next).toEqual({ status: 200, body: 'four' });
+      // One upstream connection carried every request.
+      expect(connections).toBe(1);
+      // Pending: the first (while its connection opened), the second, the timed-out one and the last.
+      expect(await stat('upstream_rq_pending_total')).toBe(4);
+      expect(await stat('upstream_rq_pending_overflow')).toBe(1);
+    } finally {
+      for (const r of held) if (!r.writableEnded) r.end();
+      await proxy.stop();
+      await up.close();
+    }
+  }, 30_000);
+
   it('ejects a host that answers 5xx (consecutive_5xx) and moves traffic to the healthy one', async () => {
     const bad = await upstream((_q, r) => {
       r.statusCode = 500;

@@ -90,6 +90,7 @@ export interface UpstreamHttpStats {
   readonly upstreamRqRetryLimitExceeded: Counter;
   readonly upstreamRqRetryBackoffExponential: Counter;
   readonly upstreamRqPendingTotal: Counter;
+  readonly upstreamRqPendingActive: Gauge;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqRxReset: Counter;
   readonly upstreamRqTxReset: Counter;
@@ -118,6 +119,7 @@ export function upstreamHttpStats(root: StatsScope, statName: string): UpstreamH
     upstreamRqRetryLimitExceeded: s.counter('upstream_rq_retry_limit_exceeded'),
     upstreamRqRetryBackoffExponential: s.counter('upstream_rq_retry_backoff_exponential'),
     upstreamRqPendingTotal: s.counter('upstream_rq_pending_total'),
+    upstreamRqPendingActive: s.gauge('upstream_rq_pending_active'),
     upstreamRqPendingFailureEject: s.counter('upstream_rq_pending_failure_eject'),
     upstreamRqRxReset: s.counter('upstream_rq_rx_reset'),
     upstreamRqTxReset: s.counter('upstream_rq_tx_reset'),

@@ -23,7 +23,7 @@ import { parseGrpcTimeout, toGrpcTimeout } from './grpc-timeout';
 import type { HashCookieSink } from './route/hash-policy';
 import type { CompiledRoute, RouteMatch } from './route/route-table';
 import { clusterHttp, type ClusterHttp } from './upstream/cluster-http';
-import type { UpstreamAttempt } from './upstream/h1-conn-pool';
+import type { H1ConnPool, UpstreamAttempt } from './upstream/h1-conn-pool';
 import { sendMirror } from './upstream/mirror';
 import { metadataMatchForRoute } from '../upstream/lb/metadata-match';
 import type { UpstreamStream } from './upstream/upstream-stream';
@@ -229,6 +229,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private extraRetriableHeaders: HeaderMatcher[] | null = null;
   private perTryTimeoutMs = 0;
   private up: UpstreamStream | null = null;
+  /** The HTTP/1 pool this attempt waits in for a connection (pending queue), if any. */
+  private waitPool: H1ConnPool | null = null;
   private upHost: Host | null = null;
   /** Host of the attempt in flight, for requestStarted/requestFinished pairing. */
   private attemptHost: Host | null = null;
@@ -570,10 +572,15 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     st.upstreamRqTotal.inc();
     st.upstreamRqActive.inc();
     if (this.http.useH2(s.codec.protocol === 'HTTP/2')) this.http.h2Pool(host).acquire(this);
-    else this.http.h1Pool(host).acquire(this);
+    else {
+      const pool = this.http.h1Pool(host);
+      this.waitPool = pool;
+      pool.acquire(this);
+    }
   };
 
   onPoolReady(up: UpstreamStream): void {
+    this.waitPool = null;
     if (this.destroyed || this.up !== null) {
       up.reset();
       return;
@@ -602,6 +609,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   }
 
   onPoolFailure(reason: ResetReason): void {
+    this.waitPool = null;
     if (this.destroyed) return;
     this.s.upstreamTransportFailureReason = reason === 'connection_timeout' ? 'connect timeout' : 'connection refused';
     this.attemptFailed(reason);
@@ -820,7 +828,17 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     this.finishWithReply(504, 'upstream request timeout', DETAILS.UPSTREAM_PER_TRY_TIMEOUT, FLAG.UPSTREAM_REQUEST_TIMEOUT);
   }
 
+  /** Leaves the pool's pending queue if this attempt is still waiting for a connection. */
+  private stopWaiting(): void {
+    const pool = this.waitPool;
+    if (pool === null) return;
+    this.waitPool = null;
+    pool.cancel(this);
+    this.http.stats.upstreamRqActive.dec();
+  }
+
   private abortUpstream(): void {
+    this.stopWaiting();
     const up = this.up;
     if (up !== null) {
       this.up = null;
@@ -858,6 +876,7 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       this.cluster.releaseRequest();
     }
     if (this.s !== undefined && this.s.watermarkListener === this) this.s.watermarkListener = null;
+    this.stopWaiting();
     const up = this.up;
     if (up !== null) {
       this.up = null;

@@ -549,6 +549,11 @@ export class ClusterRuntime {
     this.circuitBreakers.of(priority).pendingRequests.release();
   }
 
+  /** max_connections leaves room for one more upstream connection (default priority). */
+  canOpenConnection(): boolean {
+    return this.circuitBreakers.default.connections.canAcquire();
+  }
+
   acquireRetry(priority?: RoutingPriority): 'ok' | 'overflow' {
     const rm = this.circuitBreakers.of(priority);
     if (!rm.canRetry()) {

@@ -159,7 +159,7 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
-    pool.idle.push(this);
+    pool.onConnectionFree(this);
   }
 
   destroy(): void {
@@ -276,7 +276,13 @@ export class H1ConnPool {
     this.idle.length = 0;
   }
 
-  /** Gets a connection for `attempt`: an idle one synchronously, or a new one later. */
+  /**
+   * Gets a connection for `attempt`: an idle one synchronously; otherwise the request waits in
+   * the pending queue (Envoy's pending streams) for a new connection or for one a finished
+   * request frees. Waiting takes a max_pending_requests slot; without one the attempt fails at
+   * once with 'overflow' (503 UO). A new connection is opened while the cluster's
+   * max_connections allows; beyond it (upstream_cx_overflow) the request keeps waiting.
+   */
   acquire(attempt: UpstreamAttempt): void {
     const idle = this.idle;
     const alpn = upstreamAlpnOf(attempt);
@@ -293,37 +299,122 @@ export class H1ConnPool {
       attempt.onPoolReady(c);
       return;
     }
+    if (this.cluster.acquirePending() === 'overflow') {
+      attempt.onPoolFailure('overflow');
+      return;
+    }
     this.stats.upstreamRqPendingTotal.inc();
-    this.cluster.connect(
-      this.host,
-      (err, socket) => {
-        if (err !== null || socket === undefined) {
-          this.stats.upstreamRqPendingFailureEject.inc();
-          attempt.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
-          return;
-        }
-        this.stats.upstreamCxHttp1Total.inc();
-        const c = new H1UpstreamConnection(this, socket, key);
-        this.all.add(c);
-        c.attach(attempt);
-        attempt.onPoolReady(c);
-      },
-      false,
-      alpn,
-    );
+    this.stats.upstreamRqPendingActive.inc();
+    this.pending.push({ attempt, key, alpn });
+    this.connectForPending();
+  }
+
+  /** Takes `attempt` out of the pending queue (its stream ended or timed out while waiting). */
+  cancel(attempt: UpstreamAttempt): void {
+    const q = this.pending;
+    for (let i = 0; i < q.length; i++) {
+      if (q[i]!.attempt !== attempt) continue;
+      q.splice(i, 1);
+      this.leavePending();
+      return;
+    }
+  }
+
+  /** Requests waiting for a connection, oldest first. */
+  private readonly pending: PendingRequest[] = [];
+  /** Connects in flight for waiting requests. */
+  private connecting = 0;
+
+  private leavePending(): void {
+    this.cluster.releasePending();
+    this.stats.upstreamRqPendingActive.dec();
+  }
+
+  /** The oldest waiting request that may use a connection opened with ALPN key `key`. */
+  private takePending(key: string): UpstreamAttempt | null {
+    const q = this.pending;
+    for (let i = 0; i < q.length; i++) {
+      if (q[i]!.key !== key) continue;
+      const a = q[i]!.attempt;
+      q.splice(i, 1);
+      this.leavePending();
+      return a;
+    }
+    return null;
+  }
+
+  /** Opens connections until every waiting request has one coming (within max_connections). */
+  private connectForPending(): void {
+    while (this.pending.length > this.connecting && !this.destroyed) {
+      const want = this.pending[this.connecting]!;
+      this.connecting++;
+      const key = want.key;
+      this.cluster.connect(
+        this.host,
+        (err, socket, detail) => {
+          this.connecting--;
+          if (detail === 'overflow') return; // max_connections: keep waiting for a free connection
+          if (err !== null || socket === undefined) {
+            const a = this.takePending(key);
+            if (a !== null) {
+              this.stats.upstreamRqPendingFailureEject.inc();
+              a.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
+            }
+            return;
+          }
+          this.stats.upstreamCxHttp1Total.inc();
+          const c = new H1UpstreamConnection(this, socket, key);
+          this.all.add(c);
+          this.onConnectionFree(c);
+        },
+        false,
+        want.alpn,
+      );
+      // At max_connections cluster.connect reports overflow (next tick): stop opening more.
+      if (!this.cluster.canOpenConnection()) break;
+    }
+  }
+
+  /** A connection is ready for a request: the oldest waiting one that fits gets it, else idle. */
+  onConnectionFree(c: H1UpstreamConnection): void {
+    const a = this.takePending(c.alpnKey);
+    if (a === null) {
+      if (this.destroyed) c.destroy();
+      else this.idle.push(c);
+      return;
+    }
+    c.attach(a);
+    a.onPoolReady(c);
   }
 
   remove(c: H1UpstreamConnection): void {
     this.all.delete(c);
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
+    // A closed connection frees a max_connections slot: requests still waiting may get one.
+    if (this.pending.length > this.connecting && !this.destroyed) queueMicrotask(() => this.connectForPending());
   }
 
   get size(): number {
     return this.all.size;
   }
 
+  private destroyed = false;
+
   destroy(): void {
+    this.destroyed = true;
     for (const c of [...this.all]) c.destroy();
+    const q = this.pending.splice(0);
+    for (const p of q) {
+      this.leavePending();
+      p.attempt.onPoolFailure('connection_termination');
+    }
   }
+}
+
+interface PendingRequest {
+  readonly attempt: UpstreamAttempt;
+  /** alpnKey() of the request's ALPN override: only connections opened with it may serve it. */
+  readonly key: string;
+  readonly alpn: readonly string[] | undefined;
 }
