@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { ConnectionRuntime } from '../engine/api/network-filter';
 import { ActiveListener, type ListenerHost } from '../engine/listener/active-listener';
-import { ClusterManager } from '../engine/upstream/cluster-manager';
+import { ClusterManager, type LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import { compileRouteTable, type RouteTable } from '../engine/http/route/route-table';
 import type { StatsStore } from '../stats/stats-store';
 import { addressToString } from '../config/model/address';
@@ -45,6 +45,8 @@ export class WorkerEngine implements ListenerHost {
     private readonly log: Logger,
     private readonly drainTimeMs: number,
     private readonly origDst: OriginalDstLookup,
+    /** Bootstrap local cluster and node locality for zone-aware routing. */
+    private readonly localCluster: LocalClusterSettings = {},
   ) {}
 
   currentRuntime(): ConnectionRuntime {
@@ -75,7 +77,7 @@ export class WorkerEngine implements ListenerHost {
   async apply(snap: ConfigSnapshot): Promise<BoundListener[]> {
     const previous = this.runtime;
     const secrets = new Map(snap.secrets.map((s) => [s.name, s]));
-    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log, secrets);
+    const clusters = new ClusterManager(snap.clusters, new Map(Object.entries(snap.endpoints)), previous?.clusters, this.stats, this.log, secrets, this.localCluster);
     // Route tables compile once per changed RouteConfiguration; unchanged ones are reused.
     const routes = new Map<string, RouteTable>();
     const nextCache = new Map<string, { key: string; table: RouteTable }>();

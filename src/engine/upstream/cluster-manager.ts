@@ -2,15 +2,41 @@
 // config is unchanged are carried over from the previous manager (keeping hosts, DNS state and
 // counters), changed ones are rebuilt and take over the old runtime's hosts by key (health,
 // outlier state, counts, sockets), removed ones are destroyed. Aggregate clusters resolve their
-// children through the manager current at the time.
+// children through the manager current at the time. With a local cluster (bootstrap
+// cluster_manager.local_cluster_name) and the node's locality, every cluster's LB gets the local
+// cluster's priority-0 host set for zone-aware routing, resolved through the current manager.
 import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { SecretConfig } from '../../config/model/secret';
 import type { StatsScope } from '../../stats/stats-store';
-import { ClusterRuntime } from './cluster-runtime';
+import type { LocalPrioritySource } from './lb/lb-types';
+import type { HostSet } from './lb/priority-set';
+import { ClusterRuntime, localityKey, type ClusterRuntimeOptions } from './cluster-runtime';
+
+/** Process-wide facts zone-aware routing needs (bootstrap node.locality, local_cluster_name). */
+export interface LocalClusterSettings {
+  readonly clusterName?: string;
+  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
+}
+
+/** The local cluster as seen by the LBs, looked up in whichever manager is current. */
+class LocalClusterRef implements LocalPrioritySource {
+  manager: ClusterManager | undefined;
+
+  constructor(readonly name: string) {}
+
+  get version(): number {
+    return this.manager?.get(this.name)?.hostSetVersion ?? 0;
+  }
+
+  localHostSet(): HostSet | undefined {
+    return this.manager?.get(this.name)?.currentPrioritySet().hostSets[0];
+  }
+}
 
 export class ClusterManager {
   private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly localRef: LocalClusterRef | undefined;
 
   constructor(
     configs: readonly ClusterConfig[],
@@ -19,11 +45,20 @@ export class ClusterManager {
     scope: StatsScope,
     log: Logger,
     secrets: ReadonlyMap<string, SecretConfig> = new Map(),
+    local: LocalClusterSettings = {},
   ) {
+    // Reused runtimes keep the reference they were built with, so it moves to this manager.
+    const name = local.clusterName;
+    this.localRef = name ? (previous?.localRef?.name === name ? previous.localRef : new LocalClusterRef(name)) : undefined;
+    if (this.localRef) this.localRef.manager = this;
+    const runtimeOptions: ClusterRuntimeOptions = {
+      ...(local.locality ? { localLocalityKey: localityKey(local.locality) } : {}),
+      ...(this.localRef ? { local: this.localRef } : {}),
+    };
     for (const cfg of configs) {
       const old = previous?.clusters.get(cfg.name);
       const reuse = old && sameConfig(old.config, cfg);
-      const rt = reuse ? old : new ClusterRuntime(cfg, scope, log);
+      const rt = reuse ? old : new ClusterRuntime(cfg, scope, log, runtimeOptions);
       if (old && !reuse) rt.adopt(old);
       if (cfg.type === 'EDS') {
         const eps = endpoints.get(cfg.edsServiceName ?? cfg.name);
