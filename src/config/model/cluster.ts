@@ -101,7 +101,8 @@ export interface ZoneAwareLbConfig {
   /** min_cluster_size (default 6). */
   readonly minClusterSize: number;
   readonly failTrafficOnPanic: boolean;
-  /** LocalityLbConfig.ZoneAwareLbConfig.force_locality_direct_routing (typed policies only). */
+  /** LocalityLbConfig.ZoneAwareLbConfig.force_locality_direct_routing (typed policies only;
+   * newer than our proto set, so false until the protos are regenerated). */
   readonly forceLocalityDirectRouting: boolean;
 }
 
