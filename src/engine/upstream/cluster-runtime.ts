@@ -415,7 +415,7 @@ export class ClusterRuntime {
     });
     this.prioritySet = ps;
     if (this.lb) this.lb.refresh(ps);
-    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
+    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope), undefined, this.lbEnvironment());
     else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps, undefined, this.lbEnvironment());
     this.lastPanic = this.lb.stats.lbHealthyPanic;
     this.hostSetVersion = ++hostSetVersionSeq;
