@@ -69,12 +69,13 @@ export class Server {
     const tracing = tracingEnvironmentFrom(config);
     publishTracingEnvironment(tracing);
     setAccessLogFlushIntervalMs(this.flags.fileFlushIntervalMsec);
+    const localCluster = { locality: config.node.locality, ...(config.localClusterName ? { clusterName: config.localClusterName } : {}) };
     this.workers =
       this.flags.concurrency === 1
-        ? new InProcessWorkers(this.stats, this.logs.component('upstream'), this.flags.drainTimeS * 1000)
+        ? new InProcessWorkers(this.stats, this.logs.component('upstream'), this.flags.drainTimeS * 1000, localCluster)
         : new ClusterWorkers(
             this.flags.concurrency,
-            { statsOptions: config.stats, tracing, fileFlushIntervalMs: this.flags.fileFlushIntervalMsec, drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
+            { statsOptions: config.stats, tracing, localCluster, fileFlushIntervalMs: this.flags.fileFlushIntervalMsec, drainTimeMs: this.flags.drainTimeS * 1000, logLevel: this.flags.logLevel, componentLevels: Object.fromEntries(this.flags.componentLogLevels), ...(this.flags.logFormat ? { logFormat: this.flags.logFormat } : {}) },
             this.logs.component('main'),
             join(__dirname, '..', 'worker', 'worker-process.js'),
           );

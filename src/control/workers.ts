@@ -9,6 +9,7 @@ import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsStore } from '../stats/stats-store';
 import type { ControlToWorker, EndpointDelta, WorkerInit, WorkerToControl } from '../worker/protocol';
+import type { LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import type { WorkerClusterStatus } from '../worker/cluster-status';
 import { mergeClusterStatuses } from '../worker/cluster-status-merge';
 import { originalDstLookup } from '../worker/original-dst-lookup';
@@ -30,8 +31,8 @@ export class InProcessWorkers implements Workers {
   readonly count = 1;
   private readonly engine: WorkerEngine;
 
-  constructor(private readonly stats: StatsStore, log: Logger, drainTimeMs: number) {
-    this.engine = new WorkerEngine(stats, log, drainTimeMs, originalDstLookup(log));
+  constructor(private readonly stats: StatsStore, log: Logger, drainTimeMs: number, localCluster: LocalClusterSettings = {}) {
+    this.engine = new WorkerEngine(stats, log, drainTimeMs, originalDstLookup(log), localCluster);
   }
 
   apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {

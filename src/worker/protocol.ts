@@ -6,6 +6,7 @@ import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsConfig } from '../config/model/stats';
 import type { TracingEnvironment } from '../tracing/tracing-environment';
 import type { WorkerClusterStatus } from './cluster-status';
+import type { LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import type { BoundListener } from './worker-engine';
 
 export type ControlToWorker =
@@ -43,6 +44,8 @@ export interface WorkerInit {
   /** --file-flush-interval-msec for access log sinks. */
   readonly fileFlushIntervalMs: number;
   readonly drainTimeMs: number;
+  /** Bootstrap cluster_manager.local_cluster_name and node.locality (zone-aware routing). */
+  readonly localCluster?: LocalClusterSettings;
   readonly logLevel: string;
   readonly componentLevels: Record<string, string>;
   readonly logFormat?: string;

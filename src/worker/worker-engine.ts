@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { ConnectionRuntime } from '../engine/api/network-filter';
 import { ActiveListener, type ListenerHost } from '../engine/listener/active-listener';
-import { ClusterManager } from '../engine/upstream/cluster-manager';
+import { ClusterManager, type LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import { compileRouteTable, type RouteTable } from '../engine/http/route/route-table';
 import type { StatsStore } from '../stats/stats-store';
 import { addressToString } from '../config/model/address';
@@ -46,6 +46,8 @@ export class WorkerEngine implements ListenerHost {
     private readonly log: Logger,
     private readonly drainTimeMs: number,
     private readonly origDst: OriginalDstLookup,
+    /** Bootstrap local cluster and node locality for zone-aware routing. */
+    private readonly localCluster: LocalClusterSettings = {},
   ) {}
 
   currentRuntime(): ConnectionRuntime {
@@ -98,7 +100,7 @@ export class WorkerEngine implements ListenerHost {
     this.deltasDuringBuild = building;
     let clusters: ClusterManager;
     try {
-      clusters = await ClusterManager.create({ configs: snap.clusters, endpoints: new Map(Object.entries(snap.endpoints)), previous: previous?.clusters, scope: this.stats, log: this.log, secrets });
+      clusters = await ClusterManager.create({ configs: snap.clusters, endpoints: new Map(Object.entries(snap.endpoints)), previous: previous?.clusters, scope: this.stats, log: this.log, secrets, local: this.localCluster });
     } finally {
       this.deltasDuringBuild = undefined;
     }

@@ -20,7 +20,7 @@ export function runWorker(): void {
   publishTracingEnvironment(init.tracing);
   setAccessLogFlushIntervalMs(init.fileFlushIntervalMs);
   const stats = new StatsStore(init.statsOptions);
-  const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log));
+  const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log), init.localCluster);
   const send = (m: WorkerToControl) => process.send?.(m);
   process.on('message', (m: ControlToWorker) => {
     switch (m.t) {

@@ -84,6 +84,13 @@ describe('bootstrap errors', () => {
     expect(b.config.node).toMatchObject({ id: 'yaml', cluster: 'c1' });
     expect(b.config.staticClusters.map((c) => [c.name, c.connectTimeoutMs])).toEqual([['a', 1000], ['b', 2000]]);
   });
+  it('cluster_manager.local_cluster_name must name a static cluster (Envoy: "local cluster must be defined")', () => {
+    const boot = (name: string) => JSON.stringify({ node: { id: 'n', locality: { region: 'r', zone: 'z' } }, cluster_manager: { local_cluster_name: name }, static_resources: { clusters: [{ name: 'self', connect_timeout: '1s' }] } });
+    const b = load(write('lc.json', boot('self')));
+    expect(b.config.localClusterName).toBe('self');
+    expect(b.config.node.locality).toEqual({ region: 'r', zone: 'z', subZone: '' });
+    expect(errorsOf(() => load(write('lc-bad.json', boot('other'))))).toEqual(["cluster_manager.local_cluster_name: local cluster 'other' must be defined"]);
+  });
   it('unreadable and unparsable files are clear errors', () => {
     expect(errorsOf(() => load(join(dir, 'missing.json')))).toEqual([expect.stringContaining('cannot read bootstrap file')]);
     expect(errorsOf(() => load(write('x.json', '{')))).toEqual([expect.stringContaining('cannot parse JSON')]);

@@ -197,6 +197,9 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     const t = src?.kind === 'api' ? src.api.target : undefined;
     if (t?.kind === 'envoy_grpc' && !cnames.has(t.clusterName)) errors.add(`dynamic_resources.${field}.api_config_source.grpc_services[0].envoy_grpc.cluster_name`, `unknown static cluster '${t.clusterName}'`);
   }
+  // Envoy's cluster manager: the local cluster must be one of the static clusters.
+  const localClusterName = String(message.clusterManager?.localClusterName ?? '');
+  if (localClusterName !== '' && !cnames.has(localClusterName)) errors.add('cluster_manager.local_cluster_name', `local cluster '${localClusterName}' must be defined`);
   const statsResult = translateStatsConfig(message.statsConfig);
   if (!statsResult.ok) errors.addAll(statsResult.errors, 'stats_config');
   // tracing.http: Zipkin / OpenTelemetry become the server-wide provider; other tracers Istio can
@@ -223,6 +226,7 @@ export function translateBootstrap(message: Msg, flags: Pick<Flags, 'serviceNode
     statsFlushIntervalMs: durationMs(message.statsFlushInterval) ?? 5000,
     stats: statsResult.ok ? statsResult.value : DEFAULT_STATS_CONFIG,
     ...(tracingProvider ? { tracingProvider } : {}),
+    ...(localClusterName !== '' ? { localClusterName } : {}),
   };
   return errors.result({ config, warnings: [...ext.skipped.map((n) => `optional extension '${n}' is not supported and was skipped`), ...tracingWarnings] });
 }

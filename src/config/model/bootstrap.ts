@@ -46,6 +46,9 @@ export interface BootstrapConfig {
   readonly statsFlushIntervalMs: number;
   /** stats_config: tag extraction, stats matcher, histogram buckets. */
   readonly stats: StatsConfig;
+  /** cluster_manager.local_cluster_name: the cluster of this proxy's own service (zone-aware
+   * routing compares its spread over localities with each upstream's). */
+  readonly localClusterName?: string;
   /** tracing.http: the server-wide tracer an HCM with `tracing {}` and no provider uses. */
   readonly tracingProvider?: TracingProviderConfig;
 }

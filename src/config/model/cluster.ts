@@ -64,11 +64,13 @@ export interface LbSettingsConfig {
   /** common_lb_config.healthy_panic_threshold percent (default 50; 0 disables panic). */
   readonly healthyPanicThresholdPct?: number;
   readonly localityWeightedLb: boolean;
-  /** zone_aware_lb_config present (accepted; zone-aware routing is not implemented). */
-  readonly zoneAware: boolean;
+  /** zone_aware_lb_config tunables (common_lb_config or the typed policy's locality_lb_config).
+   * Zone-aware routing runs whenever bootstrap cluster_manager.local_cluster_name is set and
+   * locality-weighted LB is off, with Envoy's defaults when this is absent. */
+  readonly zoneAware?: ZoneAwareLbConfig;
   /** common_lb_config.ignore_new_hosts_until_first_hc. */
   readonly ignoreNewHostsUntilFirstHc: boolean;
-  /** common_lb_config.update_merge_window (Envoy default 1s). */
+  /** common_lb_config.update_merge_window (Envoy default 1s; 0 disables merging). */
   readonly updateMergeWindowMs?: number;
   /** common_lb_config.close_connections_on_host_set_change. */
   readonly closeConnectionsOnHostSetChange: boolean;
@@ -79,8 +81,30 @@ export interface LbSettingsConfig {
   readonly maxRingSize?: number;
   readonly maglevTableSize?: number;
   readonly useHostnameForHashing: boolean;
-  /** slow_start_config window (accepted, not applied). */
-  readonly slowStartWindowMs?: number;
+  /** slow_start_config of round_robin_lb_config / least_request_lb_config or of the typed
+   * RoundRobin / LeastRequest policy; absent when not configured. */
+  readonly slowStart?: SlowStartConfig;
+}
+
+/** Cluster.SlowStartConfig with Envoy's defaults applied. */
+export interface SlowStartConfig {
+  readonly windowMs: number;
+  /** aggression.default_value (default 1.0). */
+  readonly aggression: number;
+  /** min_weight_percent in percent (default 10). */
+  readonly minWeightPercent: number;
+}
+
+/** ZoneAwareLbConfig with Envoy's defaults applied. */
+export interface ZoneAwareLbConfig {
+  /** routing_enabled percent, rounded (default 100). */
+  readonly routingEnabledPct: number;
+  /** min_cluster_size (default 6). */
+  readonly minClusterSize: number;
+  readonly failTrafficOnPanic: boolean;
+  /** LocalityLbConfig.ZoneAwareLbConfig.force_locality_direct_routing (typed policies only;
+   * newer than our proto set, so false until the protos are regenerated). */
+  readonly forceLocalityDirectRouting: boolean;
 }
 
 export type HealthCheckKind = 'HTTP' | 'TCP' | 'GRPC';

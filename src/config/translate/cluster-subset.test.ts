@@ -1,19 +1,9 @@
 // Cluster.lb_subset_config translation: defaults, enums, sorted keys, Envoy's selector checks
 // (fallback_keys_subset rules) and the combinations Envoy rejects.
-import { ErrorSink } from '../../common/result';
-import { fromProtoJson } from '../bootstrap/proto-json';
-import { builtinParsers } from '../../extensions/parsers';
-import { lookupType } from '../../gen/proto-root';
-import { translateCluster } from './cluster';
-import { createExtensionTranslator } from './extension';
-
-const ext = createExtensionTranslator(builtinParsers());
+import { translateClusterJson } from '../../../test/support/translate-cluster';
 
 function translate(extra: object) {
-  const errors = ErrorSink.create();
-  const json = { name: 'c', type: 'STATIC', connect_timeout: '1s', ...extra };
-  const c = translateCluster(fromProtoJson(lookupType('envoy.config.cluster.v3.Cluster'), json), ext, errors);
-  return { c, errors: errors.errors };
+  return translateClusterJson({ name: 'c', type: 'STATIC', connect_timeout: '1s', ...extra });
 }
 
 describe('lb_subset_config translation', () => {

@@ -1,7 +1,7 @@
 // envoy.config.cluster.v3.Cluster -> ClusterConfig, with Envoy's defaults applied and every
 // problem reported with its field path.
 import type { ErrorSink } from '../../common/result';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type LbSubsetConfig, type LbSubsetSelectorConfig, type OutlierDetectionConfig } from '../model/cluster';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DNS_REFRESH_MS, type CircuitBreakerThresholdsConfig, type ClusterConfig, type ClusterDiscoveryType, type HealthCheckConfig, type HealthCheckKind, type LbPolicy, type LbSettingsConfig, type LbSubsetConfig, type LbSubsetSelectorConfig, type OutlierDetectionConfig, type SlowStartConfig, type ZoneAwareLbConfig } from '../model/cluster';
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../model/listener';
 import { translateResourceSource } from './config-source';
 import { translateLoadAssignment, metadataToJson } from './endpoint';
@@ -224,14 +224,18 @@ export function translateLbSettings(msg: Msg, errors: ErrorSink): LbSettingsConf
   const mg = msg.maglevLbConfig as Msg | null;
   const out: Mutable<LbSettingsConfig> = {
     localityWeightedLb: !!common.localityWeightedLbConfig,
-    zoneAware: !!common.zoneAwareLbConfig,
     ignoreNewHostsUntilFirstHc: !!common.ignoreNewHostsUntilFirstHc,
     closeConnectionsOnHostSetChange: !!common.closeConnectionsOnHostSetChange,
     useHostnameForHashing: !!common.consistentHashingLbConfig?.useHostnameForHashing,
   };
   if (panic !== undefined) out.healthyPanicThresholdPct = panic;
+  // Envoy's CommonLbConfig.locality_config_specifier oneof: locality weighted wins.
+  if (common.zoneAwareLbConfig && !common.localityWeightedLbConfig) out.zoneAware = zoneAwareConfig(common.zoneAwareLbConfig, errors, 'common_lb_config.zone_aware_lb_config');
   const merge = durationMs(common.updateMergeWindow);
-  if (merge !== undefined) out.updateMergeWindowMs = merge;
+  if (merge !== undefined) {
+    if (merge < 0) errors.add('common_lb_config.update_merge_window', 'must not be negative');
+    out.updateMergeWindowMs = merge;
+  }
   if (lr) {
     const cc = wrapped<number>(lr.choiceCount);
     if (cc !== undefined) {
@@ -240,14 +244,44 @@ export function translateLbSettings(msg: Msg, errors: ErrorSink): LbSettingsConf
     }
     const bias = runtimeDouble(lr.activeRequestBias);
     if (bias !== undefined) out.activeRequestBias = bias;
-    const ss = durationMs(lr.slowStartConfig?.slowStartWindow);
-    if (ss !== undefined) out.slowStartWindowMs = ss;
   }
   if (rh) ringSizes(rh, out, errors, 'ring_hash_lb_config');
   if (mg) maglevSize(mg, out, errors, 'maglev_lb_config');
-  const ss = durationMs(msg.roundRobinLbConfig?.slowStartConfig?.slowStartWindow);
-  if (ss !== undefined) out.slowStartWindowMs = ss;
+  // lb_config oneof: only the companion config of the cluster's lb_policy applies.
+  const policy = msg.lbPolicy;
+  const lrPolicy = policy === 1 || policy === 'LEAST_REQUEST';
+  const ssMsg = lrPolicy ? lr?.slowStartConfig : msg.roundRobinLbConfig?.slowStartConfig;
+  const ssPath = lrPolicy ? 'least_request_lb_config.slow_start_config' : 'round_robin_lb_config.slow_start_config';
+  if (ssMsg) {
+    const ss = slowStartConfig(ssMsg, errors, ssPath);
+    if (ss) out.slowStart = ss;
+  }
   return out;
+}
+
+/** Cluster.SlowStartConfig -> SlowStartConfig (undefined for a zero window: slow start off). */
+function slowStartConfig(m: Msg, errors: ErrorSink, path: string): SlowStartConfig | undefined {
+  const windowMs = durationMs(m.slowStartWindow) ?? 0;
+  if (windowMs < 0) errors.add(`${path}.slow_start_window`, 'must not be negative');
+  const aggression = runtimeDouble(m.aggression) ?? 1.0;
+  // Envoy takes any aggression and falls back to 1.0 at pick time when it is <= 0 or NaN.
+  if (!Number.isFinite(aggression) && !Number.isNaN(aggression)) errors.add(`${path}.aggression.default_value`, 'must be finite');
+  const minWeightPercent = percent(m.minWeightPercent) ?? 10;
+  if (!(minWeightPercent >= 0 && minWeightPercent <= 100)) errors.add(`${path}.min_weight_percent.value`, 'must be within [0, 100]');
+  return windowMs > 0 ? { windowMs, aggression, minWeightPercent } : undefined;
+}
+
+/** ZoneAwareLbConfig (cluster common_lb_config or typed LocalityLbConfig) -> ZoneAwareLbConfig. */
+function zoneAwareConfig(m: Msg, errors: ErrorSink, path: string): ZoneAwareLbConfig {
+  const routing = percent(m.routingEnabled) ?? 100;
+  if (!(routing >= 0 && routing <= 100)) errors.add(`${path}.routing_enabled.value`, 'must be within [0, 100]');
+  const minSize = wrapped<number>(m.minClusterSize);
+  return {
+    routingEnabledPct: Math.round(routing),
+    minClusterSize: minSize === undefined ? 6 : Number(minSize),
+    failTrafficOnPanic: !!m.failTrafficOnPanic,
+    forceLocalityDirectRouting: !!m.forceLocalityDirectRouting,
+  };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -303,12 +337,19 @@ export function translateLoadBalancingPolicy(msg: Msg, base: LbSettingsConfig, e
     const u = unpackAny(any, errors, path);
     const m = (u?.message ?? {}) as Msg;
     const out: Mutable<LbSettingsConfig> = { ...base };
-    const loc = (policy === 'RING_HASH' || policy === 'MAGLEV' ? m : m.localityLbConfig) as Msg | null;
-    if (loc?.localityWeightedLbConfig) out.localityWeightedLb = true;
-    if (loc?.zoneAwareLbConfig) out.zoneAware = true;
+    delete out.slowStart; // the typed policy replaces the *_lb_config slow start
+    const hashing = policy === 'RING_HASH' || policy === 'MAGLEV';
+    const loc = (hashing ? m : m.localityLbConfig) as Msg | null;
+    if (loc?.localityWeightedLbConfig) {
+      out.localityWeightedLb = true;
+      delete out.zoneAware;
+    }
+    if (loc?.zoneAwareLbConfig) out.zoneAware = zoneAwareConfig(loc.zoneAwareLbConfig, errors, `${path}.${hashing ? '' : 'locality_lb_config.'}zone_aware_lb_config`);
     if (m.consistentHashingLbConfig?.useHostnameForHashing) out.useHostnameForHashing = true;
-    const ss = durationMs(m.slowStartConfig?.slowStartWindow);
-    if (ss !== undefined) out.slowStartWindowMs = ss;
+    if ((policy === 'ROUND_ROBIN' || policy === 'LEAST_REQUEST') && m.slowStartConfig) {
+      const ss = slowStartConfig(m.slowStartConfig, errors, `${path}.slow_start_config`);
+      if (ss) out.slowStart = ss;
+    }
     if (policy === 'LEAST_REQUEST') {
       const cc = wrapped<number>(m.choiceCount);
       if (cc !== undefined) out.choiceCount = cc;

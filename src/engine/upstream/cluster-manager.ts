@@ -2,13 +2,38 @@
 // config is unchanged are carried over from the previous manager (keeping hosts, DNS state and
 // counters), changed ones are rebuilt and take over the old runtime's hosts by key (health,
 // outlier state, counts, sockets), removed ones are destroyed. Aggregate clusters resolve their
-// children through the manager current at the time.
+// children through the manager current at the time. With a local cluster (bootstrap
+// cluster_manager.local_cluster_name) and the node's locality, every cluster's LB gets the local
+// cluster's priority-0 host set for zone-aware routing, resolved through the current manager.
 import type { Logger } from 'pino';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { SecretConfig } from '../../config/model/secret';
 import type { StatsScope } from '../../stats/stats-store';
 import { runInSlices, runToEnd } from '../../common/time-slices';
-import { ClusterRuntime } from './cluster-runtime';
+import type { LocalPrioritySource } from './lb/lb-types';
+import type { HostSet } from './lb/priority-set';
+import { ClusterRuntime, localityKey, type ClusterRuntimeOptions } from './cluster-runtime';
+
+/** Process-wide facts zone-aware routing needs (bootstrap node.locality, local_cluster_name). */
+export interface LocalClusterSettings {
+  readonly clusterName?: string;
+  readonly locality?: { readonly region: string; readonly zone: string; readonly subZone: string };
+}
+
+/** The local cluster as seen by the LBs, looked up in whichever manager is current. */
+class LocalClusterRef implements LocalPrioritySource {
+  manager: ClusterManager | undefined;
+
+  constructor(readonly name: string) {}
+
+  get version(): number {
+    return this.manager?.get(this.name)?.hostSetVersion ?? 0;
+  }
+
+  localHostSet(): HostSet | undefined {
+    return this.manager?.get(this.name)?.currentPrioritySet().hostSets[0];
+  }
+}
 
 export interface ClusterManagerBuild {
   readonly configs: readonly ClusterConfig[];
@@ -17,6 +42,7 @@ export interface ClusterManagerBuild {
   readonly scope: StatsScope;
   readonly log: Logger;
   readonly secrets?: ReadonlyMap<string, SecretConfig>;
+  readonly local?: LocalClusterSettings;
 }
 
 export class ClusterManager {
@@ -24,6 +50,7 @@ export class ClusterManager {
   /** During a build: runtimes built new -> the runtime they replace (if any). */
   private readonly fresh = new Map<ClusterRuntime, ClusterRuntime | undefined>();
   private previous: ClusterManager | undefined;
+  private localRef: LocalClusterRef | undefined;
 
   constructor(
     configs: readonly ClusterConfig[],
@@ -32,8 +59,9 @@ export class ClusterManager {
     scope: StatsScope,
     log: Logger,
     secrets: ReadonlyMap<string, SecretConfig> = new Map(),
+    local: LocalClusterSettings = {},
   ) {
-    runToEnd(this.build({ configs, endpoints, previous, scope, log, secrets }));
+    runToEnd(this.build({ configs, endpoints, previous, scope, log, secrets, local }));
     this.finish(new Map());
   }
 
@@ -57,10 +85,19 @@ export class ClusterManager {
     const { previous } = b;
     this.previous = previous;
     const secrets = b.secrets ?? new Map<string, SecretConfig>();
+    // Zone-aware routing: reused runtimes keep the local-cluster reference they were built with,
+    // so one reference carries over; it moves to this manager at the swap (finish).
+    const local = b.local ?? {};
+    const name = local.clusterName;
+    this.localRef = name ? (previous?.localRef?.name === name ? previous.localRef : new LocalClusterRef(name)) : undefined;
+    const runtimeOptions: ClusterRuntimeOptions = {
+      ...(local.locality ? { localLocalityKey: localityKey(local.locality) } : {}),
+      ...(this.localRef ? { local: this.localRef } : {}),
+    };
     for (const cfg of b.configs) {
       const old = previous?.clusters.get(cfg.name);
       const reuse = old && sameConfig(old.config, cfg);
-      const rt = reuse ? old : new ClusterRuntime(cfg, b.scope, b.log);
+      const rt = reuse ? old : new ClusterRuntime(cfg, b.scope, b.log, runtimeOptions);
       if (old && !reuse) rt.adopt(old, false);
       if (!reuse) this.fresh.set(rt, old);
       if (cfg.type === 'EDS') {
@@ -89,6 +126,7 @@ export class ClusterManager {
       old?.releaseHosts();
     }
     this.fresh.clear();
+    if (this.localRef) this.localRef.manager = this;
     const previous = this.previous;
     this.previous = undefined;
     if (previous) {

@@ -38,7 +38,7 @@ import type { StatsScope } from '../../stats/stats-store';
 import { CircuitBreakers, type RoutingPriority } from './circuit-breakers';
 import { HealthChecker } from './health-checker';
 import { createLoadBalancer } from './lb/create-load-balancer';
-import type { LbContext, LoadBalancer } from './lb/lb-types';
+import { monotonicMs, type LbContext, type LbEnvironment, type LoadBalancer, type LocalPrioritySource, type MonotonicClock, type ZoneRoutingStats } from './lb/lb-types';
 import { computePriorityLoad, choosePriority, type PriorityLoad } from './lb/priority-load';
 import { buildPrioritySet, type HostSet, type PrioritySet } from './lb/priority-set';
 import { SubsetLoadBalancer, subsetLbStats } from './lb/subset-lb';
@@ -83,6 +83,7 @@ export interface ClusterStats {
   readonly updateEmpty: Counter;
   readonly lbHealthyPanic: Counter;
   readonly maxHostWeight: Gauge;
+  readonly zone: ZoneRoutingStats;
 }
 
 function clusterStats(scope: StatsScope): ClusterStats {
@@ -107,13 +108,45 @@ function clusterStats(scope: StatsScope): ClusterStats {
     updateEmpty: scope.counter('update_empty'),
     lbHealthyPanic: scope.counter('lb_healthy_panic'),
     maxHostWeight: scope.gauge('max_host_weight', 'NeverImport'),
+    zone: zoneRoutingStats(scope),
   };
 }
+
+/** Envoy's zone routing counters (ClusterLbStats); the LB bumps them directly. */
+function zoneRoutingStats(scope: StatsScope): ZoneRoutingStats {
+  // Declared by Envoy but no longer counted (clusters may differ in locality count).
+  scope.counter('lb_zone_number_differs');
+  return {
+    allDirectly: scope.counter('lb_zone_routing_all_directly'),
+    sampled: scope.counter('lb_zone_routing_sampled'),
+    crossZone: scope.counter('lb_zone_routing_cross_zone'),
+    localClusterNotOk: scope.counter('lb_local_cluster_not_ok'),
+    clusterTooSmall: scope.counter('lb_zone_cluster_too_small'),
+    noCapacityLeft: scope.counter('lb_zone_no_capacity_left'),
+    recalculateZoneStructures: scope.counter('lb_recalculate_zone_structures'),
+  };
+}
+
+/** What a ClusterRuntime gets from its cluster manager besides the cluster config. */
+export interface ClusterRuntimeOptions {
+  /** Monotonic ms clock for slow start and the update merge window (tests inject one). */
+  readonly clock?: MonotonicClock;
+  /** The node's locality as a locality key: its hosts come first in per-locality lists. */
+  readonly localLocalityKey?: string;
+  /** The local cluster (bootstrap local_cluster_name): turns on zone-aware routing. */
+  readonly local?: LocalPrioritySource;
+}
+
+/** Envoy's default common_lb_config.update_merge_window. */
+export const DEFAULT_UPDATE_MERGE_WINDOW_MS = 1000;
+
+/** Host set versions are unique across runtimes, so a replaced runtime never repeats one. */
+let hostSetVersionSeq = 0;
 
 /** Host identity: Envoy's textual address ("ip:port", "[v6]:port" or the pipe path). */
 export const addressKey = addressToString;
 
-function localityKey(l: { region: string; zone: string; subZone: string }): string {
+export function localityKey(l: { region: string; zone: string; subZone: string }): string {
   return `${l.region}/${l.zone}/${l.subZone}`;
 }
 
@@ -170,11 +203,20 @@ export class ClusterRuntime {
   private readonly dnsLast = new Map<string, HostSpec[]>();
   private aggregate: { versions: number[]; children: ClusterRuntime[]; owners: ClusterRuntime[]; load: PriorityLoad | null } | undefined;
 
+  private readonly clock: MonotonicClock;
+  /** update_merge_window state: when host changes were last applied, and the EDS update held back. */
+  private lastUpdateMs = -Infinity;
+  private pendingEndpoints: EndpointSetConfig | undefined;
+  private mergeTimer: NodeJS.Timeout | undefined;
+  private appliedEndpointsKey = '';
+
   constructor(
     readonly config: ClusterConfig,
     scope: StatsScope,
     private readonly log: Logger,
+    private readonly options: ClusterRuntimeOptions = {},
   ) {
+    this.clock = options.clock ?? monotonicMs;
     // 10,000 clusters x ~40 stats: the cluster's stats live in a compact group (stats-store).
     this.scope = scope.groupScope(`cluster.${config.statName}.`);
     this.stats = clusterStats(this.scope);
@@ -192,6 +234,7 @@ export class ClusterRuntime {
             bindAddress: config.upstreamBindAddress,
             hosts: () => self.hostList,
             hadTraffic: () => self.stats.upstreamCxTotal.used,
+            now: this.clock,
             onHealthTransition: (h, healthy) => self.onHealthTransition(h, healthy),
           },
           this.scope,
@@ -267,12 +310,74 @@ export class ClusterRuntime {
   }
   private endpointSetRef: WeakRef<EndpointSetConfig> | undefined;
 
+  /**
+   * An EDS assignment. Under common_lb_config.update_merge_window (Envoy's ClusterManagerImpl::
+   * scheduleUpdate; default 1 s, 0 disables): an update that changes membership (a host added or
+   * removed, or moved to another priority) applies at once and cancels any held-back update; so
+   * does the first update after a quiet window. An update that only changes health, weights,
+   * metadata or the assignment policy, arriving within the window of the last applied change, is
+   * held back; later ones replace it, and the latest is applied once when the window (started by
+   * the first held-back update) ends.
+   */
   setEndpoints(set: EndpointSetConfig): void {
     this.endpointSetRef = new WeakRef(set);
     this.stats.updateAttempt.inc();
-    this.setHosts(specsFrom(set), set);
+    this.scheduleEndpoints(set);
     this.stats.updateSuccess.inc();
     if (set.localities.every((l) => l.endpoints.length === 0)) this.stats.updateEmpty.inc();
+  }
+
+  private scheduleEndpoints(set: EndpointSetConfig): void {
+    const windowMs = this.config.lb?.updateMergeWindowMs ?? DEFAULT_UPDATE_MERGE_WINDOW_MS;
+    const specs = specsFrom(set);
+    if (windowMs > 0 && this.sameMembership(specs)) {
+      if (this.pendingEndpoints) {
+        this.pendingEndpoints = set; // merged: the latest state wins
+        return;
+      }
+      const key = JSON.stringify(set);
+      if (key === this.appliedEndpointsKey) return; // nothing changed (a snapshot re-sends it)
+      if (this.clock() - this.lastUpdateMs <= windowMs) {
+        this.pendingEndpoints = set;
+        this.mergeTimer = setTimeout(() => this.flushMergedEndpoints(), windowMs);
+        this.mergeTimer.unref();
+        return;
+      }
+    }
+    this.cancelMergedEndpoints();
+    this.applyEndpoints(specs, set);
+  }
+
+  private applyEndpoints(specs: readonly HostSpec[], set: EndpointSetConfig): void {
+    this.appliedEndpointsKey = JSON.stringify(set);
+    this.lastUpdateMs = this.clock();
+    this.setHosts(specs, set);
+  }
+
+  private flushMergedEndpoints(): void {
+    this.mergeTimer = undefined;
+    const set = this.pendingEndpoints;
+    this.pendingEndpoints = undefined;
+    if (set && !this.destroyed) this.applyEndpoints(specsFrom(set), set);
+  }
+
+  private cancelMergedEndpoints(): void {
+    if (this.mergeTimer) clearTimeout(this.mergeTimer);
+    this.mergeTimer = undefined;
+    this.pendingEndpoints = undefined;
+  }
+
+  /** True when `specs` name exactly the current hosts, each at its current priority. */
+  private sameMembership(specs: readonly HostSpec[]): boolean {
+    if (this.hostMap.size === 0) return false;
+    const seen = new Set<string>();
+    for (const spec of specs) {
+      if (seen.has(spec.key)) continue;
+      seen.add(spec.key);
+      const h = this.hostMap.get(spec.key);
+      if (!h || h.priority !== spec.priority) return false;
+    }
+    return seen.size === this.hostMap.size;
   }
 
   /**
@@ -343,7 +448,8 @@ export class ClusterRuntime {
   refresh(): void {
     if (this.destroyed) return;
     this.lbStale = true;
-    this.hostSetVersion++;
+    // Unique across runtimes: zone-aware LBs compare the local cluster's version.
+    this.hostSetVersion = ++hostSetVersionSeq;
     let healthy = 0;
     let degraded = 0;
     let excluded = 0;
@@ -360,7 +466,9 @@ export class ClusterRuntime {
     s.membershipDegraded.set(degraded);
     s.membershipExcluded.set(excluded);
     s.maxHostWeight.set(maxW);
-    if (this.config.lbPolicy !== 'RING_HASH' && this.config.lbPolicy !== 'MAGLEV' && !this.config.lbSubset) return;
+    // Built at once when its stats report the built LB, or when slow start must see hosts as
+    // they join (a new host's window starts when the LB first sees it).
+    if (this.config.lbPolicy !== 'RING_HASH' && this.config.lbPolicy !== 'MAGLEV' && !this.config.lbSubset && this.config.lb?.slowStart === undefined) return;
     const ls = this.ensureLb().stats;
     if (this.config.lbPolicy === 'RING_HASH') {
       this.scope.gauge('ring_hash_lb.size', 'NeverImport').set(ls.ringSize);
@@ -370,6 +478,11 @@ export class ClusterRuntime {
       this.scope.gauge('maglev_lb.min_entries_per_host', 'NeverImport').set(ls.minEntriesPerHost);
       this.scope.gauge('maglev_lb.max_entries_per_host', 'NeverImport').set(ls.maxEntriesPerHost);
     }
+  }
+
+  private lbEnvironment(): LbEnvironment {
+    const local = this.options.local;
+    return { clock: this.clock, zoneStats: this.stats.zone, ...(local ? { local } : {}) };
   }
 
   private onHealthTransition(h: Host, healthy: boolean): void {
@@ -396,23 +509,29 @@ export class ClusterRuntime {
   /** The PrioritySet and LB for the current hosts, rebuilt if membership or health changed. */
   private ensureLb(): LoadBalancer {
     if (this.lb && !this.lbStale) return this.lb;
-    const ps = buildPrioritySet(this.hostList, {
-      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
-      weightedPriorityHealth: this.weightedPriorityHealth,
-    });
-    this.prioritySet = ps;
+    const ps = this.currentPrioritySet();
     this.lbStale = false;
     if (this.lb) this.lb.refresh(ps);
-    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope));
-    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps);
+    else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope), undefined, this.lbEnvironment());
+    else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps, undefined, this.lbEnvironment());
     this.lastPanic = this.lb.stats.lbHealthyPanic;
     return this.lb;
   }
 
+  /** The PrioritySet for the current hosts (the local cluster's is read by zone-aware LBs,
+   * including its own, so this must not build the LB). */
   currentPrioritySet(): PrioritySet {
-    this.ensureLb();
-    return this.prioritySet!;
+    if (this.prioritySet !== undefined && this.psVersion === this.hostSetVersion) return this.prioritySet;
+    this.psVersion = this.hostSetVersion;
+    this.prioritySet = buildPrioritySet(this.hostList, {
+      ...(this.overprovisioningFactor !== undefined ? { overprovisioningFactor: this.overprovisioningFactor } : {}),
+      weightedPriorityHealth: this.weightedPriorityHealth,
+      ...(this.options.localLocalityKey !== undefined ? { localLocalityKey: this.options.localLocalityKey } : {}),
+    });
+    return this.prioritySet;
   }
+  /** hostSetVersion the current prioritySet was built for. */
+  private psVersion = -1;
 
   /** Next host, or undefined when none can be picked (router: 503 UH / no healthy upstream). */
   chooseHost(ctx?: PickContext | null): Host | undefined {
@@ -805,6 +924,7 @@ export class ClusterRuntime {
 
   destroy(): void {
     this.destroyed = true;
+    this.cancelMergedEndpoints();
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     for (const c of this.healthCheckers) c.destroy();

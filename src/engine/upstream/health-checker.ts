@@ -34,6 +34,8 @@ export interface HealthCheckHostSource {
   hadTraffic(): boolean;
   /** A host's active-HC verdict changed: rebuild the LB, close connections if configured. */
   onHealthTransition(host: Host, nowHealthy: boolean): void;
+  /** Monotonic ms clock (slow start reads host.lastHcPassTimeMs against it). */
+  now?(): number;
 }
 
 interface HcStats {
@@ -142,6 +144,9 @@ export class HealthChecker {
     s.numUnhealthy = 0;
     let pending = false;
     if (h.hasFlag(HealthFlag.FAILED_ACTIVE_HC)) {
+      // Envoy stamps every pass while the host is failed, so the stamp is the pass that made it
+      // healthy (set before the LB hears of it): slow start's window begins there.
+      h.lastHcPassTimeMs = this.source.now ? this.source.now() : performance.now();
       if (s.firstCheck || ++s.numHealthy >= this.config.healthyThreshold) {
         s.numHealthy = 0;
         h.setFlag(HealthFlag.PENDING_ACTIVE_HC, false);

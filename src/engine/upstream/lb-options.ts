@@ -19,5 +19,7 @@ export function lbOptionsFor(config: ClusterConfig): LbOptions {
   if (lb.maxRingSize !== undefined) out.maxRingSize = lb.maxRingSize;
   if (lb.maglevTableSize !== undefined) out.maglevTableSize = lb.maglevTableSize;
   if (lb.useHostnameForHashing) out.useHostnameForHashing = true;
+  if (lb.slowStart) out.slowStart = lb.slowStart;
+  if (lb.zoneAware) out.zoneAware = lb.zoneAware;
   return out;
 }

@@ -91,6 +91,8 @@ export class Host implements LbHost {
   rqSuccess = 0;
   rqError = 0;
   rqTimeout = 0;
+  /** LbHost.lastHcPassTimeMs: monotonic ms the host last turned healthy by active HC (slow start). */
+  lastHcPassTimeMs: number | undefined = undefined;
   /** Used since the last ORIGINAL_DST cleanup sweep. */
   used = false;
   // Sockets, listeners and outlier state are made on first use: most hosts of 10,000 clusters never open a

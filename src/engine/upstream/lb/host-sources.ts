@@ -6,15 +6,18 @@
 //   locality weighted LB on     -> a locality by EDF over effective locality weights
 //                                  (weight x min(1, factor x eligible/(hosts-excluded))),
 //                                  then that locality's healthy (or degraded) hosts
+//   priority 0 with a local     -> zone-aware routing (zone-aware.ts): our own locality's or
+//   cluster                        another locality's healthy (or degraded) hosts
 //   otherwise                   -> the priority's healthy (or degraded) hosts.
-// Every candidate list ("host source") carries its own EDF schedule (built only when weights
-// differ and there are 2+ hosts, as Envoy) or a round-robin cursor. Zone-aware routing (needs
-// the local cluster) is not implemented.
+// Every candidate list ("host source") carries its own EDF schedule (built when there are 2+
+// hosts and weights differ or some host is in slow start, as Envoy) or a round-robin cursor.
 //
 // Built at refresh; select() allocates nothing.
 
 import { EdfScheduler, type EdfWeightFn } from './edf-scheduler';
-import { DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT, type LbHost, type LbOptions, type LbStats, type RandomGenerator } from './lb-types';
+import { DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT, newZoneRoutingStats, type LbEnvironment, type LbHost, type LbOptions, type LbStats, type RandomGenerator } from './lb-types';
+import type { SlowStart } from './slow-start';
+import { ZONE_FAIL, ZONE_PLAIN, ZoneRouter } from './zone-aware';
 import { choosePriority, computePriorityLoad, type PriorityLoad } from './priority-load';
 import type { HostSet, PrioritySet } from './priority-set';
 
@@ -46,18 +49,36 @@ export interface HostSourcesOptions {
   /** Build EDF schedules for lists with unequal weights (false for RANDOM). */
   readonly useEdf: boolean;
   readonly stats: LbStats;
+  /** Slow start (ROUND_ROBIN / LEAST_REQUEST with a window), else null. */
+  readonly slowStart?: SlowStart | null;
+  /** Zone-aware routing at priority 0 (a local cluster is configured), else null. */
+  readonly zone?: ZoneRouter | null;
+  /** zone_aware_lb_config.fail_traffic_on_panic: a pick at a priority in panic finds no host. */
+  readonly failTrafficOnPanic?: boolean;
 }
 
 export class HostSources {
   /** Host sources for a cluster's LbOptions, with Envoy's defaults (panic threshold 50%, no locality weighting). */
-  static fromLbOptions(options: LbOptions, random: RandomGenerator, weightOf: EdfWeightFn<LbHost>, useEdf: boolean, stats: LbStats): HostSources {
+  static fromLbOptions(
+    options: LbOptions,
+    random: RandomGenerator,
+    weightOf: EdfWeightFn<LbHost>,
+    useEdf: boolean,
+    stats: LbStats,
+    env: LbEnvironment = {},
+    slowStart: SlowStart | null = null,
+  ): HostSources {
+    const panicThresholdPct = options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT;
     return new HostSources({
-      panicThresholdPct: options.healthyPanicThresholdPct ?? DEFAULT_HEALTHY_PANIC_THRESHOLD_PCT,
+      panicThresholdPct,
       localityWeighted: options.localityWeightedLb ?? false,
       random,
       weightOf,
       useEdf,
       stats,
+      slowStart,
+      zone: env.local ? new ZoneRouter(env.local, options.zoneAware, panicThresholdPct, random, env.zoneStats ?? newZoneRoutingStats()) : null,
+      failTrafficOnPanic: options.zoneAware?.failTrafficOnPanic ?? false,
     });
   }
 
@@ -83,15 +104,17 @@ export class HostSources {
       pp.localityHealthy.forEach((s, i) => old.set(`${p}/lh${i}`, s.rrIndex));
       pp.localityDegraded.forEach((s, i) => old.set(`${p}/ld${i}`, s.rrIndex));
     });
-    const src = (hosts: readonly LbHost[], key: string): HostSource => ({
-      hosts,
-      edf:
-        this.opts.useEdf && hosts.length > 1 && !weightsAreEqual(hosts)
-          ? EdfScheduler.createWithPicks(hosts, this.opts.weightOf, this.seed)
-          : null,
-      // Envoy inserts the seed only for sources it has not seen, keeping existing cursors.
-      rrIndex: old.get(key) ?? this.seed,
-    });
+    const slowStart = this.opts.slowStart ?? null;
+    const src = (hosts: readonly LbHost[], key: string): HostSource => {
+      slowStart?.noteHosts(hosts);
+      const weighted = !weightsAreEqual(hosts) || (slowStart !== null && slowStart.active());
+      return {
+        hosts,
+        edf: this.opts.useEdf && hosts.length > 1 && weighted ? EdfScheduler.createWithPicks(hosts, this.opts.weightOf, this.seed) : null,
+        // Envoy inserts the seed only for sources it has not seen, keeping existing cursors.
+        rrIndex: old.get(key) ?? this.seed,
+      };
+    };
     this.load = computePriorityLoad(ps, this.opts.panicThresholdPct);
     this.perPriority = ps.hostSets.map((hs, p) => {
       const localitySeed = this.opts.random.nextUint32();
@@ -109,6 +132,7 @@ export class HostSources {
           : null,
       };
     });
+    this.opts.zone?.setUpstream(ps.hostSets[0]);
   }
 
   /** Pick the host source for one request; `r` is a uniform uint32 (or the request hash). */
@@ -121,7 +145,7 @@ export class HostSources {
     if (pp === undefined) return null;
     if (load.panic[p] === 1) {
       this.opts.stats.lbHealthyPanic++;
-      return pp.all;
+      return this.opts.failTrafficOnPanic ? null : pp.all;
     }
     const degraded = (pa & 1) === 1;
     if (this.opts.localityWeighted) {
@@ -131,11 +155,18 @@ export class HostSources {
         return degraded ? pp.localityDegraded[li]! : pp.localityHealthy[li]!;
       }
     }
+    const zone = this.opts.zone;
+    if (p === 0 && zone) {
+      const li = zone.choose();
+      if (li === ZONE_FAIL) return null;
+      if (li !== ZONE_PLAIN) return (degraded ? pp.localityDegraded[li] : pp.localityHealthy[li]) ?? null;
+    }
     return degraded ? pp.degraded : pp.healthy;
   }
 }
 
 function weightsAreEqual(hosts: readonly LbHost[]): boolean {
+  if (hosts.length <= 1) return true;
   const w = hosts[0]!.weight;
   for (let i = 1; i < hosts.length; i++) if (hosts[i]!.weight !== w) return false;
   return true;

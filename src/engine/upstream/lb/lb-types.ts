@@ -5,7 +5,7 @@
 // Everything here is plain data or tiny interfaces; the LBs never see protobuf or config JSON.
 // Semantics follow Envoy's source/extensions/load_balancing_policies/* (see each LB file).
 import type { MetadataMatchCriteria } from './metadata-match';
-import type { PrioritySet } from './priority-set';
+import type { HostSet, PrioritySet } from './priority-set';
 
 /**
  * Coarse health of a host as the LBs see it (Envoy Host::coarseHealth() plus the
@@ -48,6 +48,10 @@ export interface LbHost {
   /** Endpoint filter_metadata as JSON (namespace -> object); the subset LB reads `envoy.lb`.
    * Read at refresh only. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Monotonic ms when the host last became healthy through active health checking (Envoy
+   * Host::lastHcPassTime). Slow start sets it when unset on a healthy host it sees, as Envoy
+   * does, so hosts without active HC start their window when the LB first sees them. */
+  lastHcPassTimeMs?: number;
 }
 
 /**
@@ -115,6 +119,91 @@ export interface LbOptions {
   readonly maglevTableSize?: number;
   /** consistent_hashing_lb_config.use_hostname_for_hashing. */
   readonly useHostnameForHashing?: boolean;
+  /** slow_start_config (ROUND_ROBIN and LEAST_REQUEST only; absent or window 0: off). */
+  readonly slowStart?: SlowStartOptions;
+  /** common_lb_config.zone_aware_lb_config tunables; zone-aware routing itself runs whenever
+   * the LB is given a local cluster (LbEnvironment.local), as in Envoy. */
+  readonly zoneAware?: ZoneAwareOptions;
+}
+
+/** Cluster.SlowStartConfig. */
+export interface SlowStartOptions {
+  readonly windowMs: number;
+  /** aggression (RuntimeDouble default 1.0); <= 0 or NaN falls back to 1.0 as Envoy does. */
+  readonly aggression: number;
+  /** min_weight_percent as a percent (default 10). */
+  readonly minWeightPercent: number;
+}
+
+/** ZoneAwareLbConfig (Envoy defaults: routing_enabled 100%, min_cluster_size 6). */
+export interface ZoneAwareOptions {
+  readonly routingEnabledPct: number;
+  readonly minClusterSize: number;
+  readonly failTrafficOnPanic: boolean;
+  readonly forceLocalityDirectRouting: boolean;
+}
+
+export const DEFAULT_SLOW_START_AGGRESSION = 1.0;
+export const DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT = 10;
+export const DEFAULT_ZONE_ROUTING_ENABLED_PCT = 100;
+export const DEFAULT_ZONE_MIN_CLUSTER_SIZE = 6;
+
+/** Monotonic milliseconds (injectable for tests). */
+export type MonotonicClock = () => number;
+
+export const monotonicMs: MonotonicClock = () => performance.now();
+
+/**
+ * The local cluster (bootstrap cluster_manager.local_cluster_name) as zone-aware routing reads
+ * it: its priority-0 host set, partitioned with the node's locality first (hasLocalLocality),
+ * and a version that changes whenever that host set is rebuilt.
+ */
+export interface LocalPrioritySource {
+  readonly version: number;
+  localHostSet(): HostSet | undefined;
+}
+
+/** A counter the LB bumps (the stats layer's Counter fits). */
+export interface LbCounter {
+  inc(): void;
+}
+
+/** Envoy's zone routing counters of ClusterLbStats. */
+export interface ZoneRoutingStats {
+  readonly allDirectly: LbCounter;
+  readonly sampled: LbCounter;
+  readonly crossZone: LbCounter;
+  readonly localClusterNotOk: LbCounter;
+  readonly clusterTooSmall: LbCounter;
+  readonly noCapacityLeft: LbCounter;
+  readonly recalculateZoneStructures: LbCounter;
+}
+
+/** A plain in-memory counter (tests, and LBs built without a stats scope). */
+export class PlainCounter implements LbCounter {
+  value = 0;
+  inc(): void {
+    this.value++;
+  }
+}
+
+export function newZoneRoutingStats(): ZoneRoutingStats {
+  return {
+    allDirectly: new PlainCounter(),
+    sampled: new PlainCounter(),
+    crossZone: new PlainCounter(),
+    localClusterNotOk: new PlainCounter(),
+    clusterTooSmall: new PlainCounter(),
+    noCapacityLeft: new PlainCounter(),
+    recalculateZoneStructures: new PlainCounter(),
+  };
+}
+
+/** What an LB gets from its cluster besides options: clock, local cluster, stat counters. */
+export interface LbEnvironment {
+  readonly clock?: MonotonicClock;
+  readonly local?: LocalPrioritySource;
+  readonly zoneStats?: ZoneRoutingStats;
 }
 
 /**

@@ -4,14 +4,17 @@
 // sample), or FULL_SCAN with reservoir sampling among ties. Unequal weights: the EDF schedule
 // with each host re-queued at weight / (active_requests + 1)^active_request_bias (bias default
 // 1.0; 0 makes it weighted round robin). Active requests are read live from LbHost at pick
-// time. Worker side, per request; chooseHost() allocates nothing.
+// time. With slow_start_config that weight is further scaled for hosts in their window
+// (slow-start.ts). Worker side, per request; chooseHost() allocates nothing.
 
 import { HostSources } from './host-sources';
 import {
   DEFAULT_ACTIVE_REQUEST_BIAS,
   DEFAULT_LEAST_REQUEST_CHOICE_COUNT,
+  monotonicMs,
   newLbStats,
   type LbContext,
+  type LbEnvironment,
   type LbHost,
   type LbOptions,
   type LbStats,
@@ -19,6 +22,7 @@ import {
   type RandomGenerator,
 } from './lb-types';
 import type { PrioritySet } from './priority-set';
+import { slowStartFor, type SlowStart } from './slow-start';
 
 export class LeastRequestLoadBalancer implements LoadBalancer {
   readonly policy = 'LEAST_REQUEST' as const;
@@ -27,14 +31,16 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
   private readonly choiceCount: number;
   private readonly bias: number;
   private readonly fullScan: boolean;
+  private readonly slowStart: SlowStart | null;
 
-  constructor(options: LbOptions, private readonly random: RandomGenerator) {
+  constructor(options: LbOptions, private readonly random: RandomGenerator, env: LbEnvironment = {}) {
     this.choiceCount = Math.max(1, options.choiceCount ?? DEFAULT_LEAST_REQUEST_CHOICE_COUNT);
     const bias = options.activeRequestBias ?? DEFAULT_ACTIVE_REQUEST_BIAS;
     // Envoy warns and falls back to 1.0 on a negative or NaN bias.
     this.bias = bias < 0 || Number.isNaN(bias) ? 1.0 : bias;
     this.fullScan = options.leastRequestSelection === 'FULL_SCAN';
-    this.sources = HostSources.fromLbOptions(options, random, (h) => this.hostWeight(h), true, this.stats); // one closure per LB, not per pick
+    this.slowStart = slowStartFor(options.slowStart, env.clock ?? monotonicMs);
+    this.sources = HostSources.fromLbOptions(options, random, (h) => this.hostWeight(h), true, this.stats, env, this.slowStart); // one closure per LB, not per pick
   }
 
   refresh(prioritySet: PrioritySet): void {
@@ -44,9 +50,9 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
   /** Envoy LeastRequestLoadBalancer::hostWeight. */
   private hostWeight(h: LbHost): number {
     const active = h.activeRequests + 1;
-    if (this.bias === 1.0) return h.weight / active;
-    if (this.bias === 0.0) return h.weight;
-    return h.weight / Math.pow(active, this.bias);
+    const w = this.bias === 1.0 ? h.weight / active : this.bias === 0.0 ? h.weight : h.weight / Math.pow(active, this.bias);
+    const ss = this.slowStart;
+    return ss !== null && ss.active() ? ss.scale(w, h) : w;
   }
 
   chooseHost(_ctx: LbContext | null): LbHost | null {

@@ -110,7 +110,7 @@ function normalizedTotalAvailability(health: Int32Array, degraded: Int32Array): 
   return Math.min(100, s);
 }
 
-function isHostSetInPanic(
+export function isHostSetInPanic(
   hs: { hosts: readonly unknown[]; excludedHosts: readonly unknown[]; healthyHosts: readonly unknown[]; degradedHosts: readonly unknown[] },
   threshold: number,
 ): boolean {

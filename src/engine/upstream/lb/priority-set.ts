@@ -11,7 +11,10 @@
 //       healthyHosts         health == healthy
 //       degradedHosts        health == degraded
 //       excludedHosts        health == excluded (not counted in the health percentage)
-//       localities[i]        key + weight, in order of first appearance
+//       localities[i]        key + weight, in order of first appearance, except that the
+//                            node's own locality (localLocalityKey) comes first when present
+//                            (Envoy's HostsPerLocality "local locality first"; zone-aware
+//                            routing relies on it)
 //       *PerLocality[i]      the same four partitions per locality
 
 import { DEFAULT_OVERPROVISIONING_FACTOR, type LbHost } from './lb-types';
@@ -33,6 +36,8 @@ export interface HostSet {
   readonly overprovisioningFactor: number;
   /** ClusterLoadAssignment.policy.weighted_priority_health: health % by weight, not count. */
   readonly weightedPriorityHealth: boolean;
+  /** Index 0 of the per-locality lists is the node's own locality (Envoy hasLocalLocality()). */
+  readonly hasLocalLocality: boolean;
 }
 
 export interface PrioritySet {
@@ -44,6 +49,8 @@ export interface PrioritySet {
 export interface PrioritySetOptions {
   readonly overprovisioningFactor?: number;
   readonly weightedPriorityHealth?: boolean;
+  /** The node's locality key (same spelling as LbHost.localityKey); its hosts go first. */
+  readonly localLocalityKey?: string;
 }
 
 interface MutableHostSet {
@@ -60,6 +67,7 @@ interface MutableHostSet {
   excludedHostsPerLocality: LbHost[][];
   overprovisioningFactor: number;
   weightedPriorityHealth: boolean;
+  hasLocalLocality: boolean;
 }
 
 /** Partition hosts by priority, health and locality. Hosts keep their input order. */
@@ -84,6 +92,7 @@ export function buildPrioritySet(hosts: readonly LbHost[], options: PrioritySetO
       excludedHostsPerLocality: [],
       overprovisioningFactor: factor,
       weightedPriorityHealth: weighted,
+      hasLocalLocality: false,
     });
   }
   const localityIndex: Map<string, number>[] = sets.map(() => new Map());
@@ -119,5 +128,18 @@ export function buildPrioritySet(hosts: readonly LbHost[], options: PrioritySetO
         break;
     }
   }
+  if (options.localLocalityKey !== undefined) {
+    for (let p = 0; p < sets.length; p++) {
+      const li = localityIndex[p]!.get(options.localLocalityKey);
+      if (li !== undefined) moveLocalityFirst(sets[p]!, li);
+    }
+  }
   return { hostSets: sets, hostCount: hosts.length };
+}
+
+function moveLocalityFirst(set: MutableHostSet, li: number): void {
+  set.hasLocalLocality = true;
+  if (li === 0) return;
+  const lists = [set.localityKeys, set.localityWeights, set.hostsPerLocality, set.healthyHostsPerLocality, set.degradedHostsPerLocality, set.excludedHostsPerLocality] as unknown[][];
+  for (const list of lists) list.unshift(list.splice(li, 1)[0]);
 }

@@ -1,11 +1,13 @@
 // RANDOM (Envoy source/extensions/load_balancing_policies/random/random_lb.cc): one uniform
 // random number picks the priority (value % 100) and then the host (value % hosts). Host
-// weights are ignored, as in Envoy. Worker side, per request; allocates nothing.
+// weights are ignored, as in Envoy (so is slow start: Envoy's random LB is not EDF based);
+// zone-aware routing applies. Worker side, per request; allocates nothing.
 
 import { HostSources } from './host-sources';
 import {
   newLbStats,
   type LbContext,
+  type LbEnvironment,
   type LbHost,
   type LbOptions,
   type LbStats,
@@ -23,8 +25,8 @@ export class RandomLoadBalancer implements LoadBalancer {
   readonly stats: LbStats = newLbStats();
   private readonly sources: HostSources;
 
-  constructor(options: LbOptions, private readonly random: RandomGenerator) {
-    this.sources = HostSources.fromLbOptions(options, random, unitWeight, false, this.stats);
+  constructor(options: LbOptions, private readonly random: RandomGenerator, env: LbEnvironment = {}) {
+    this.sources = HostSources.fromLbOptions(options, random, unitWeight, false, this.stats, env);
   }
 
   refresh(prioritySet: PrioritySet): void {

@@ -2,12 +2,15 @@
 // EdfLoadBalancerBase). Equal weights: plain rotation over the chosen host list, the cursor
 // starting at a per-LB random seed so workers and proxies do not move in lockstep. Unequal
 // weights: the host list's EDF schedule (smooth weighted round robin, deadline 1/weight).
+// With slow_start_config, a host in its window gets a reduced, ramping EDF weight (slow-start.ts).
 // Worker side, called per request by the router; chooseHost() allocates nothing.
 
 import { HostSources } from './host-sources';
 import {
+  monotonicMs,
   newLbStats,
   type LbContext,
+  type LbEnvironment,
   type LbHost,
   type LbOptions,
   type LbStats,
@@ -15,18 +18,23 @@ import {
   type RandomGenerator,
 } from './lb-types';
 import type { PrioritySet } from './priority-set';
-
-function hostWeight(h: LbHost): number {
-  return h.weight;
-}
+import { slowStartFor, type SlowStart } from './slow-start';
 
 export class RoundRobinLoadBalancer implements LoadBalancer {
   readonly policy = 'ROUND_ROBIN' as const;
   readonly stats: LbStats = newLbStats();
   private readonly sources: HostSources;
+  private readonly slowStart: SlowStart | null;
 
-  constructor(options: LbOptions, private readonly random: RandomGenerator) {
-    this.sources = HostSources.fromLbOptions(options, random, hostWeight, true, this.stats);
+  constructor(options: LbOptions, private readonly random: RandomGenerator, env: LbEnvironment = {}) {
+    this.slowStart = slowStartFor(options.slowStart, env.clock ?? monotonicMs);
+    this.sources = HostSources.fromLbOptions(options, random, (h) => this.hostWeight(h), true, this.stats, env, this.slowStart); // one closure per LB
+  }
+
+  /** Envoy RoundRobinLoadBalancer::hostWeight. */
+  private hostWeight(h: LbHost): number {
+    const ss = this.slowStart;
+    return ss !== null && ss.active() ? ss.scale(h.weight, h) : h.weight;
   }
 
   refresh(prioritySet: PrioritySet): void {

@@ -285,3 +285,25 @@ describe('metadata match criteria', () => {
     expect(metadataMatchForRoute(route, undefined, entry, {})).toBe(w);
   });
 });
+
+describe('SubsetLoadBalancer: zone-aware routing inside a subset', () => {
+  test('a subset LB routes by zone with the local cluster like a plain LB (Envoy hands subsets the local priority set)', () => {
+    // v1 hosts: 3 in our zone a, 3 in b; the local cluster has all its members in a (and one in
+    // b, so it has two localities): upstream 50% >= local 66% fails -> residual; route
+    // 5000 * 10000 / 6666 = 7500 -> 75% stay in a.
+    const hosts: LbHost[] = [];
+    for (let i = 0; i < 6; i++) hosts.push(new TestHost(`10.1.0.${i}:80`, lbmd({ version: 'v1' }), 'healthy', i < 3 ? 'r/a/' : 'r/b/', 1));
+    hosts.push(new TestHost('10.1.1.1:80', lbmd({ version: 'v2' }), 'healthy', 'r/c/', 1));
+    const localPs = buildPrioritySet([new TestHost('10.2.0.1:80', {}, 'healthy', 'r/a/'), new TestHost('10.2.0.2:80', {}, 'healthy', 'r/a/'), new TestHost('10.2.0.3:80', {}, 'healthy', 'r/b/')], { localLocalityKey: 'r/a/' });
+    const local = { version: 1, localHostSet: () => localPs.hostSets[0] };
+    const store = new StatsStore();
+    const run = (withLocal: boolean) => {
+      const lb = new SubsetLoadBalancer(config(), { policy: 'ROUND_ROBIN' }, buildPrioritySet(hosts, { localLocalityKey: 'r/a/' }), subsetLbStats(store.scope('cluster.c.')), new SeededRandomGenerator(3), withLocal ? { local } : {});
+      let inA = 0;
+      for (let i = 0; i < 10000; i++) if (lb.chooseHost(ctx({ version: 'v1' }))!.localityKey === 'r/a/') inA++;
+      return inA / 10000;
+    };
+    expect(run(true)).toBeCloseTo(0.75, 1);
+    expect(run(false)).toBeCloseTo(0.5, 2);
+  });
+});

@@ -22,7 +22,7 @@ import type { Counter } from '../../../stats/counter';
 import type { Gauge } from '../../../stats/gauge';
 import type { StatsScope } from '../../../stats/stats-store';
 import { createLoadBalancer } from './create-load-balancer';
-import { newLbStats, type LbContext, type LbHost, type LbOptions, type LbPolicyKind, type LbStats, type LoadBalancer, type RandomGenerator } from './lb-types';
+import { newLbStats, type LbContext, type LbEnvironment, type LbHost, type LbOptions, type LbPolicyKind, type LbStats, type LoadBalancer, type RandomGenerator } from './lb-types';
 import { envoyLbFields, namesKey, subsetKeyPart, valueKey, type MetadataMatchCriteria } from './metadata-match';
 import { buildPrioritySet, type HostSet, type PrioritySet } from './priority-set';
 import { MathRandomGenerator } from './random-generator';
@@ -98,6 +98,9 @@ export class SubsetLoadBalancer implements LoadBalancer {
     prioritySet: PrioritySet,
     private readonly subsetStats: SubsetLbStats,
     private readonly random: RandomGenerator = new MathRandomGenerator(),
+    /** Clock, local cluster and zone counters for the inner LBs (Envoy hands subsets the local
+     * priority set too, so they route by zone; slow start runs per subset LB). */
+    private readonly env: LbEnvironment = {},
   ) {
     this.policy = options.policy;
     // locality_weight_aware off: subsets carry no locality weights (Envoy), so the inner LBs do
@@ -136,7 +139,7 @@ export class SubsetLoadBalancer implements LoadBalancer {
     for (const hs of ps.hostSets) for (const h of hs.hosts) all.push(h);
     if (this.needAny) {
       if (this.anyLb) this.anyLb.refresh(ps);
-      else this.anyLb = createLoadBalancer(this.innerOptions, ps, this.random);
+      else this.anyLb = createLoadBalancer(this.innerOptions, ps, this.random, this.env);
       const s = this.anyLb.stats;
       this.stats.ringSize = s.ringSize;
       this.stats.minHashesPerHost = s.minHashesPerHost;
@@ -150,7 +153,7 @@ export class SubsetLoadBalancer implements LoadBalancer {
         ps,
       );
       if (this.defaultLb) this.defaultLb.refresh(sub);
-      else this.defaultLb = createLoadBalancer(this.innerOptions, sub, this.random);
+      else this.defaultLb = createLoadBalancer(this.innerOptions, sub, this.random, this.env);
     }
 
     // Group hosts by subset key, selector by selector (Envoy processSubsets).
@@ -188,7 +191,7 @@ export class SubsetLoadBalancer implements LoadBalancer {
       } else {
         const sub = this.subsetPrioritySet(g.hosts, ps);
         if (e.lb) e.lb.refresh(sub);
-        else e.lb = createLoadBalancer(this.innerOptions, sub, this.random);
+        else e.lb = createLoadBalancer(this.innerOptions, sub, this.random, this.env);
       }
       next.set(key, e);
     }
@@ -307,8 +310,10 @@ export class SubsetLoadBalancer implements LoadBalancer {
    */
   private subsetPrioritySet(hosts: readonly LbHost[], cluster: PrioritySet): PrioritySet {
     const first = cluster.hostSets[0];
+    const local = cluster.hostSets.find((hs) => hs.hasLocalLocality);
     const ps = buildPrioritySet(hosts, {
       ...(first ? { overprovisioningFactor: first.overprovisioningFactor, weightedPriorityHealth: first.weightedPriorityHealth } : {}),
+      ...(local ? { localLocalityKey: local.localityKeys[0]! } : {}),
     });
     if (!this.config.localityWeightAware || !this.config.scaleLocalityWeight) return ps;
     const hostSets: HostSet[] = ps.hostSets.map((hs) => {
