@@ -46,7 +46,7 @@ suite.each([
   beforeAll(async () => {
     [a, b] = podPair(aIp, bIp, prefix);
     for (const p of [a, b]) p.applyInit([], 'TPROXY');
-    await b.startApp(8080);
+    await b.startApp(8080, [15020, 8081]);
     await a.startProxy('ALLOW_ANY', 'TPROXY');
     await b.startProxy('ALLOW_ANY', 'TPROXY');
   }, 60_000);
@@ -68,6 +68,12 @@ suite.each([
   it("original_src: B's app sees A's real address", () => {
     const r = a.curl(`http://${host(bIp)}:8080/src`);
     expect(r.body).toBe(`b:8080 saw ${aIp}`);
+  });
+
+  it("original_src through the HTTP connection manager: B's app sees A's real address on pooled HTTP connections", () => {
+    const before = b.stat('http.inbound_0.0.0.0_8081.downstream_rq_total');
+    for (let i = 0; i < 3; i++) expect(a.curl(`http://${host(bIp)}:8081/http`).body).toBe(`b:8081 saw ${aIp}`);
+    expect(b.stat('http.inbound_0.0.0.0_8081.downstream_rq_total')).toBe(before + 3);
   });
 
   it('an excluded inbound port (15020) is not TPROXYed: B\'s proxy does not see it', () => {

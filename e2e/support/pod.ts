@@ -26,6 +26,17 @@ const tcpProxy = (statPrefix: string, cluster: string) => ({
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: statPrefix, cluster },
 });
 
+/** An inbound HTTP connection manager routing everything to InboundPassthroughCluster. */
+const inboundHttp = () => ({
+  name: 'envoy.filters.network.http_connection_manager',
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: 'inbound_0.0.0.0_8081',
+    route_config: { name: 'inbound|8081', virtual_hosts: [{ name: 'inbound|http|8081', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'InboundPassthroughCluster' } }] }] },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+  },
+});
+
 /** A sidecar bootstrap with the listeners and clusters istiod sends for a default sidecar (TCP parts). */
 export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy; nodeIp: string; mode?: InterceptionMode }): object {
   // istiod in TPROXY mode: transparent virtual listeners, original_src (mark 1337) on
@@ -60,6 +71,9 @@ export function sidecarBootstrap(opts: { ipv6: boolean; outbound: OutboundPolicy
           ],
           filter_chains: [
             { name: 'virtualInbound-blackhole', filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy('BlackHoleCluster', 'BlackHoleCluster')] },
+            // TPROXY: port 8081 is served by the HTTP connection manager, so original_src is
+            // also exercised through the HTTP connection pools (the app sees the client's address).
+            ...(tproxy ? [{ name: 'virtualInbound-http-8081', filter_chain_match: { destination_port: 8081, transport_protocol: 'raw_buffer' }, filters: [inboundHttp()] }] : []),
             { name: 'virtualInbound', filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [tcpProxy('InboundPassthroughCluster', 'InboundPassthroughCluster')] },
           ],
           default_filter_chain: { name: 'virtualInbound-default', filters: [tcpProxy('InboundPassthroughCluster', 'InboundPassthroughCluster')] },

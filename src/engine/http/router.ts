@@ -24,6 +24,7 @@ import type { HashCookieSink } from './route/hash-policy';
 import type { CompiledRoute, RouteMatch } from './route/route-table';
 import { clusterHttp, type ClusterHttp } from './upstream/cluster-http';
 import type { H1ConnPool, UpstreamAttempt } from './upstream/h1-conn-pool';
+import type { TransparentSource } from '../../platform/original-dst';
 import { sendMirror } from './upstream/mirror';
 import { metadataMatchForRoute } from '../upstream/lb/metadata-match';
 import type { UpstreamStream } from './upstream/upstream-stream';
@@ -578,6 +579,11 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       pool.acquire(this);
     }
   };
+
+  /** original_src (TPROXY): upstream connections come from the downstream client's address. */
+  get upstreamSource(): TransparentSource | undefined {
+    return this.s.connection.originalSource;
+  }
 
   onPoolReady(up: UpstreamStream): void {
     this.waitPool = null;

@@ -17,7 +17,8 @@ import type { HeaderMap } from '../header-map';
 import type { UpstreamStream } from './upstream-stream';
 import type { H1MessageHead } from '../h1/h1-message-head';
 import { H1Parser, type H1ParserHandler } from '../h1/h1-parser';
-import { alpnKey, upstreamAlpnOf } from './upstream-alpn';
+import { alpnKey, upstreamAlpnOf, upstreamPoolKey } from './upstream-alpn';
+import type { TransparentSource } from '../../../platform/original-dst';
 import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 
@@ -32,6 +33,8 @@ export interface UpstreamAttempt {
   onUpstreamReset(reason: ResetReason): void;
   /** The upstream socket drained (request body backpressure). */
   onUpstreamDrain(): void;
+  /** original_src (TPROXY): connect from the downstream client's address with its mark. */
+  readonly upstreamSource?: TransparentSource | undefined;
 }
 
 const MAX_RESPONSE_HEADERS_BYTES = 60 * 1024;
@@ -49,7 +52,7 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
   constructor(
     readonly pool: H1ConnPool,
     readonly socket: net.Socket,
-    /** alpnKey() of the ALPN list the connection was opened with. */
+    /** upstreamPoolKey() of the ALPN list (and original_src) the connection was opened with. */
     readonly alpnKey = '',
   ) {
     this.parser = new H1Parser('response', this, { maxHeadersBytes: MAX_RESPONSE_HEADERS_BYTES, maxHeadersCount: 200 });
@@ -286,7 +289,8 @@ export class H1ConnPool {
   acquire(attempt: UpstreamAttempt): void {
     const idle = this.idle;
     const alpn = upstreamAlpnOf(attempt);
-    const key = alpnKey(alpn);
+    const source = attempt.upstreamSource;
+    const key = upstreamPoolKey(alpnKey(alpn), source);
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
       if (c.socket.destroyed || !c.socket.writable) {
@@ -305,7 +309,7 @@ export class H1ConnPool {
     }
     this.stats.upstreamRqPendingTotal.inc();
     this.stats.upstreamRqPendingActive.inc();
-    this.pending.push({ attempt, key, alpn });
+    this.pending.push({ attempt, key, alpn, source });
     this.connectForPending();
   }
 
@@ -369,6 +373,7 @@ export class H1ConnPool {
         },
         false,
         want.alpn,
+        want.source,
       );
       // At max_connections cluster.connect reports overflow (next tick): stop opening more.
       if (!this.cluster.canOpenConnection()) break;
@@ -417,4 +422,5 @@ interface PendingRequest {
   /** alpnKey() of the request's ALPN override: only connections opened with it may serve it. */
   readonly key: string;
   readonly alpn: readonly string[] | undefined;
+  readonly source: TransparentSource | undefined;
 }

@@ -12,7 +12,7 @@ import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 import type { UpstreamAttempt } from './h1-conn-pool';
 import type { UpstreamStream } from './upstream-stream';
-import { alpnKey, upstreamAlpnOf } from './upstream-alpn';
+import { alpnKey, upstreamAlpnOf, upstreamPoolKey } from './upstream-alpn';
 
 const H2_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
 
@@ -162,7 +162,8 @@ export class H2ConnPool {
 
   acquire(attempt: UpstreamAttempt): void {
     const alpn = upstreamAlpnOf(attempt);
-    const key = alpnKey(alpn);
+    const source = attempt.upstreamSource;
+    const key = upstreamPoolKey(alpnKey(alpn), source);
     const s = this.sessions.get(key);
     if (s !== undefined && !s.closed && !s.destroyed) {
       attempt.onPoolReady(new H2UpstreamStream(s, attempt));
@@ -199,6 +200,7 @@ export class H2ConnPool {
       },
       false,
       alpn,
+      source,
     );
   }
 

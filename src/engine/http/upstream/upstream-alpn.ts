@@ -9,6 +9,7 @@
 // allocations and lets it go with the stream.
 // TODO(hcm): a setUpstreamAlpn on HttpStreamCallbacks and an argument to the pools' acquire()
 // would make this explicit (filter-api.ts / router.ts are owned elsewhere).
+import type { TransparentSource } from '../../../platform/original-dst';
 import type { HttpStreamCallbacks } from '../filter-api';
 
 const overrides = new WeakMap<object, readonly string[]>();
@@ -36,4 +37,13 @@ export function alpnKey(alpn: readonly string[] | undefined): string {
     keys.set(alpn, k);
   }
   return k;
+}
+
+/**
+ * The key under which a pool shares connections: the ALPN override's key, plus the downstream
+ * client's address and mark under original_src (TPROXY), since such a connection is bound to
+ * that client's address and can carry only its requests (Envoy hashes both into the pool key).
+ */
+export function upstreamPoolKey(alpn: string, source: TransparentSource | undefined): string {
+  return source === undefined ? alpn : `${alpn}|${source.address}|${source.mark}`;
 }
