@@ -4,6 +4,7 @@
 // delta to every worker: afterwards, requests over many new downstream connections (which the
 // workers share) reach B and C and never A, the proxy's connections to C come from both worker
 // processes (seen with `ss -tnp`), and admin /clusters lists B and C but not A.
+import { closeServers } from '../support/wait';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -86,10 +87,7 @@ describe('EDS deltas with two worker processes', () => {
   afterAll(async () => {
     await proxy?.stop();
     await ads?.stop();
-    for (const s of upstreams) {
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    await closeServers(upstreams);
   });
 
   it('an endpoint added and one removed are live in both workers', async () => {

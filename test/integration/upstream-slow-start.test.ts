@@ -3,6 +3,7 @@
 // the first window is over, EDS adds a fourth upstream; in the first second it gets a share
 // well below its steady 1/4 (Envoy's weight is max(t / window, 10%) against 1 for the others:
 // 2.5%..5.9%), and after the window the plain round-robin quarter. Request counts are bounded.
+import { closeServers } from '../support/wait';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { lookupType } from '../../src/gen/proto-root';
@@ -61,10 +62,7 @@ describe('slow start (process, EDS over ADS)', () => {
   afterAll(async () => {
     await proxy?.stop();
     await ads?.stop();
-    for (const s of upstreams) {
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    await closeServers(upstreams);
   });
 
   it('a host added by EDS gets a reduced share early in the window and its full share after it', async () => {

@@ -10,9 +10,9 @@
 //   ClusterLoadAssignment, and the cluster warms until the EDS server answers.
 // - static listeners and EDS clusters with their own RDS/EDS sources, no dynamic_resources.
 // - LDS and CDS over DELTA_GRPC sources: wildcard delta subscriptions and removals.
+import { freePort, untilValue } from '../support/wait';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../../src/config/bootstrap/flags';
@@ -25,24 +25,6 @@ import { pipeCluster } from '../support/fake-sds-server';
 import { upstream } from '../support/http-harness';
 
 const T = 'type.googleapis.com/';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function get(port: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -170,11 +152,11 @@ describe('api_config_source streams', () => {
     };
     const server = await startServer(bootstrap, dir);
     cleanup.push(() => server.stop());
-    await until('LIVE', () => server.serverState === 'LIVE');
-    const first = await until('traffic through the api-sourced config', () => tryGet(port));
+    await untilValue('LIVE', () => server.serverState === 'LIVE');
+    const first = await untilValue('traffic through the api-sourced config', () => tryGet(port));
     expect(first).toMatchObject({ status: 200, body: 'a' });
     expect(first.headers['x-route-version']).toBe('r1');
-    await until('initial ACKs', () => allAcked(xds));
+    await untilValue('initial ACKs', () => allAcked(xds));
 
     // One stream per type, each on its own discovery service, carrying only its type.
     const streams = streamsOf(xds);
@@ -224,12 +206,12 @@ describe('api_config_source streams', () => {
     // EDS over the delta stream: the endpoint moves to b.
     xds.setResources(ENDPOINT_TYPE_URL, [endpoints('api-svc', b.port)], 'e2');
     xds.push(ENDPOINT_TYPE_URL);
-    await until('EDS change live', async () => (await tryGet(port))?.body === 'b');
+    await untilValue('EDS change live', async () => (await tryGet(port))?.body === 'b');
 
     // The server drops every stream: each reconnects on its own service and re-subscribes.
     const before = new Set(xds.openStreamIds);
     xds.closeStreams();
-    await until('four new streams', () => {
+    await untilValue('four new streams', () => {
       const fresh = [...streamsOf(xds)].filter(([id]) => !before.has(id));
       return new Set(fresh.map(([, reqs]) => reqs[0]!.service)).size === 4 || undefined;
     });
@@ -239,11 +221,11 @@ describe('api_config_source streams', () => {
     // A route change after the reconnect applies.
     xds.setResources(ROUTE_TYPE_URL, [routes('api-svc', 'r2')], 'r2');
     xds.push(ROUTE_TYPE_URL);
-    await until('RDS change after reconnect', async () => (await tryGet(port))?.headers['x-route-version'] === 'r2');
+    await untilValue('RDS change after reconnect', async () => (await tryGet(port))?.headers['x-route-version'] === 'r2');
     expect((await get(port)).body).toBe('b');
     // On the new streams everything is ACKed but CDS, which still holds the invalid cluster.
     const afterReconnect = (s: SentResponse) => !before.has(s.streamId) && s.typeUrl !== CLUSTER_TYPE_URL;
-    await until('ACKs after reconnect', () => xds.responses.filter(afterReconnect).length >= 3 && allAcked(xds, afterReconnect));
+    await untilValue('ACKs after reconnect', () => xds.responses.filter(afterReconnect).length >= 3 && allAcked(xds, afterReconnect));
   }, 30_000);
 
   it('mixes ADS (LDS, CDS, RDS) with EDS from its own api_config_source server', async () => {
@@ -273,15 +255,15 @@ describe('api_config_source streams', () => {
     cleanup.push(() => server.stop());
     const xds = server.xdsController!;
     await eds.waitForRequest((r) => r.typeUrl === ENDPOINT_TYPE_URL && r.request.resourceNames.includes('mixed-svc'));
-    await until('CDS applied', () => xds.store.cds.has('mixed-svc'));
+    await untilValue('CDS applied', () => xds.store.cds.has('mixed-svc'));
     expect(xds.store.isWarming('cds', 'mixed-svc')).toBe(true);
     expect(server.serverState).toBe('INITIALIZING');
 
     eds.setResources(ENDPOINT_TYPE_URL, [endpoints('mixed-svc', a.port)], 'e1');
     eds.push(ENDPOINT_TYPE_URL);
-    await until('LIVE', () => server.serverState === 'LIVE');
-    expect(await until('traffic', () => tryGet(port))).toMatchObject({ status: 200, body: 'a' });
-    await until('ACKs on both servers', () => allAcked(ads) && allAcked(eds));
+    await untilValue('LIVE', () => server.serverState === 'LIVE');
+    expect(await untilValue('traffic', () => tryGet(port))).toMatchObject({ status: 200, body: 'a' });
+    await untilValue('ACKs on both servers', () => allAcked(ads) && allAcked(eds));
     // EDS never went over ADS; the EDS server saw only its own service and type.
     expect(ads.requests.some((r) => r.typeUrl === ENDPOINT_TYPE_URL)).toBe(false);
     expect(eds.requests.every((r) => r.service === 'eds' && r.typeUrl === ENDPOINT_TYPE_URL)).toBe(true);
@@ -290,7 +272,7 @@ describe('api_config_source streams', () => {
     // The cluster goes away: nothing loads from eds-api any more, so its stream closes.
     ads.setResources(CLUSTER_TYPE_URL, [], 'c2');
     ads.push(CLUSTER_TYPE_URL);
-    await until('EDS stream closed', () => xds.streams.eds.sources().length === 0 && eds.openStreamIds.length === 0);
+    await untilValue('EDS stream closed', () => xds.streams.eds.sources().length === 0 && eds.openStreamIds.length === 0);
   }, 30_000);
 
   it('static listeners and clusters load RDS and EDS from their api_config_sources without any dynamic_resources', async () => {
@@ -313,7 +295,7 @@ describe('api_config_source streams', () => {
     };
     const server = await startServer(bootstrap, dir);
     cleanup.push(() => server.stop());
-    const first = await until('traffic through static RDS/EDS', async () => {
+    const first = await untilValue('traffic through static RDS/EDS', async () => {
       const r = await tryGet(port);
       return r?.status === 200 ? r : undefined;
     });
@@ -322,8 +304,8 @@ describe('api_config_source streams', () => {
     expect(new Set(xds.requests.map((r) => r.service))).toEqual(new Set(['rds', 'eds']));
     xds.setResources(ENDPOINT_TYPE_URL, [endpoints('static-svc', b.port)], 'e2');
     xds.push(ENDPOINT_TYPE_URL);
-    await until('EDS change live', async () => (await tryGet(port))?.body === 'b');
-    await until('ACKs', () => allAcked(xds));
+    await untilValue('EDS change live', async () => (await tryGet(port))?.body === 'b');
+    await untilValue('ACKs', () => allAcked(xds));
   }, 30_000);
 
   it('LDS and CDS over DELTA_GRPC api_config_sources: wildcard delta subscriptions, additions and removals', async () => {
@@ -351,8 +333,8 @@ describe('api_config_source streams', () => {
     };
     const server = await startServer(bootstrap, dir);
     cleanup.push(() => server.stop());
-    await until('LIVE', () => server.serverState === 'LIVE');
-    expect(await until('traffic', () => tryGet(port))).toMatchObject({ status: 200, body: 'a' });
+    await untilValue('LIVE', () => server.serverState === 'LIVE');
+    expect(await untilValue('traffic', () => tryGet(port))).toMatchObject({ status: 200, body: 'a' });
     const streams = [...streamsOf(xds).values()];
     expect(streams.map((reqs) => reqs[0]!.service).sort()).toEqual(['cds', 'lds']);
     // Wildcard in delta: the first request subscribes to nothing by name.
@@ -363,11 +345,11 @@ describe('api_config_source streams', () => {
     // A delta removal of a cluster and of the listener.
     xds.removeResources(CLUSTER_TYPE_URL, ['spare'], 'c2');
     xds.push(CLUSTER_TYPE_URL);
-    await until('cluster removed', () => !xc.store.cds.has('spare'));
+    await untilValue('cluster removed', () => !xc.store.cds.has('spare'));
     xds.removeResources(LISTENER_TYPE_URL, ['delta-tcp'], 'l2');
     xds.push(LISTENER_TYPE_URL);
-    await until('listener removed', () => !xc.store.lds.has('delta-tcp'));
-    await until('listener closed', async () => (await tryGet(port)) === undefined);
-    await until('ACKs', () => allAcked(xds));
+    await untilValue('listener removed', () => !xc.store.lds.has('delta-tcp'));
+    await untilValue('listener closed', async () => (await tryGet(port)) === undefined);
+    await untilValue('ACKs', () => allAcked(xds));
   }, 30_000);
 });

@@ -9,9 +9,9 @@
 // - a server whose SAN does not match: no config applied, the failure logged, and the proxy
 //   keeps retrying with backoff (several TLS connections, no xDS request ever reaches the server).
 // - no client certificate against an mTLS server: refused the same way.
+import { freePort, untilValue } from '../support/wait';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,24 +28,6 @@ import { startSniRelay, type SniRelay } from '../support/sni-relay';
 const T = 'type.googleapis.com/';
 const ISTIOD_SAN = 'spiffe://cluster.local/ns/istio-system/sa/istiod';
 const SNI = 'istiod.istio-system.svc';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function get(port: number): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
@@ -187,8 +169,8 @@ describe('TLS to the xDS server', () => {
     const { ads, relay, dir, port } = await setup(istiod, true);
     const { server } = await startServer(dir, relay.port, tlsContext(ca, ISTIOD_SAN, { sdsName: 'xds-client', file: sdsFile(dir, 'xds-client', proxyCert) }));
     cleanup.push(() => server.stop());
-    await until('LIVE over TLS', () => server.serverState === 'LIVE');
-    expect(await until('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
+    await untilValue('LIVE over TLS', () => server.serverState === 'LIVE');
+    expect(await untilValue('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
     expect(ads.requests.some((r) => r.typeUrl === LISTENER_TYPE_URL && r.request.versionInfo === 'l1')).toBe(true);
     expect(relay.snis[0]).toBe(SNI);
     // The server saw the proxy's certificate.
@@ -216,8 +198,8 @@ describe('TLS to the xDS server', () => {
     };
     const { server } = await startServer(dir, relay.port, fileContext);
     cleanup.push(() => server.stop());
-    await until('LIVE over TLS', () => server.serverState === 'LIVE');
-    expect(await until('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
+    await untilValue('LIVE over TLS', () => server.serverState === 'LIVE');
+    expect(await untilValue('traffic', () => get(port))).toEqual({ status: 200, body: 'over-tls-config' });
     expect(ads.requests.length).toBeGreaterThan(0);
     expect(relay.snis.every((s) => s === SNI)).toBe(true);
   }, 20_000);
@@ -226,7 +208,7 @@ describe('TLS to the xDS server', () => {
     const { ads, relay, dir } = await setup(impostor, false);
     const { server, logs } = await startServer(dir, relay.port, tlsContext(ca, ISTIOD_SAN));
     cleanup.push(() => server.stop());
-    await until('three TLS attempts', () => relay.snis.length >= 3 || undefined, 15_000);
+    await untilValue('three TLS attempts', () => relay.snis.length >= 3 || undefined, 15_000);
     expect(ads.requests).toEqual([]);
     expect(server.serverState).toBe('INITIALIZING');
     expect(server.xdsController!.store.cds.size).toBe(0);
@@ -242,8 +224,8 @@ describe('TLS to the xDS server', () => {
     const { ads, relay, dir } = await setup(istiod, true);
     const { server, logs } = await startServer(dir, relay.port, tlsContext(ca, ISTIOD_SAN));
     cleanup.push(() => server.stop());
-    await until('two TLS attempts', () => relay.snis.length >= 2 || undefined, 15_000);
-    await until('the failure logged', () => logs.some((l) => l.includes('ads: stream closed, reconnecting')) || undefined);
+    await untilValue('two TLS attempts', () => relay.snis.length >= 2 || undefined, 15_000);
+    await untilValue('the failure logged', () => logs.some((l) => l.includes('ads: stream closed, reconnecting')) || undefined);
     expect(ads.requests).toEqual([]);
     expect(server.serverState).toBe('INITIALIZING');
   }, 20_000);

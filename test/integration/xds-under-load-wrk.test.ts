@@ -7,6 +7,7 @@
 // (connect, read, write, timeout), every version was ACKed, and the whole scenario happened while
 // wrk ran. Needs wrk (Debian package wrk, installed by scripts/system-deps.sh as root); skipped
 // with that reason when it is missing.
+import { closeServers } from '../support/wait';
 import { spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -66,10 +67,7 @@ describe('xDS pushes under a wrk load (process)', () => {
   afterAll(async () => {
     await proxy?.stop();
     await ads?.stop();
-    for (const s of upstreams) {
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    await closeServers(upstreams);
   });
 
   maybe('wrk sees no failed request through pushes every 100 ms, two LDS updates and an ADS reconnect', async () => {

@@ -7,6 +7,7 @@
 // listeners' filter chains, one that changes the listeners themselves (same addresses), and a
 // control-plane disconnect followed by the proxy's reconnect. Asserts zero failed requests,
 // every pushed version ACKed, and the last config live; logs request counts and p99 latency.
+import { closeServers } from '../support/wait';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/xds/type-urls';
@@ -85,10 +86,7 @@ describe('xDS pushes under load (process)', () => {
   afterAll(async () => {
     await proxy?.stop();
     await ads?.stop();
-    for (const s of upstreams) {
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    await closeServers(upstreams);
   });
 
   it('serves every request through CDS/EDS/RDS pushes every 100 ms, two LDS updates and an ADS reconnect', async () => {

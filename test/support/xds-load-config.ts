@@ -3,7 +3,6 @@
 // listener and a tcp_proxy listener in front of an EDS cluster of two loopback upstreams, with
 // versions that change something real on every push.
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/xds/type-urls';
 import { pipeCluster } from './fake-sds-server';
 import { protoResource as resource, type FakeAdsServer, type FakeResource, type SentResponse } from './fake-ads-server';
@@ -11,23 +10,9 @@ import type { ProxyProcess } from './proxy-process';
 
 const T = 'type.googleapis.com/';
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort, sleep, until } from './wait';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { freePort, sleep, until };
 
 /** Listener generation: 0 initial, 1 filter-chain-only change, 2 listener-level change. */
 export function listeners(httpPort: number, tcpPort: number, gen: number): FakeResource[] {
