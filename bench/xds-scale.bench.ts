@@ -10,7 +10,7 @@
 // until the data path picks the new endpoint (ClusterRuntime.chooseHost on the worker's current
 // runtime). Phase 3: the same EDS change alone. Times across the two processes use
 // performance.timeOrigin + performance.now() (one system clock).
-// Run: node --expose-gc bench/xds-scale.bench.run.cjs   [CLUSTERS=10000 ROUTES=1000]
+// Run: node --expose-gc bench/xds-scale.bench.run.cjs   [CLUSTERS=10000 ROUTES=1000 STATS=istio]
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,30 @@ const CLUSTERS = Number(process.env.CLUSTERS ?? 10_000);
 const ENDPOINTS = 5;
 const ROUTES = Number(process.env.ROUTES ?? 1_000);
 const TIMEOUT_MS = 120_000;
+// STATS=istio: the proxy runs with the stats_matcher inclusion list of Istio's sidecar bootstrap
+// (pilot-agent's envoy_bootstrap.json without extra inclusions), which rejects every
+// `cluster.<name>.*` stat of a service cluster; rejected stats should cost (almost) no memory.
+// Default: Envoy's defaults, every stat kept (the headline figure).
+const ISTIO_STATS = process.env.STATS === 'istio';
+const ISTIO_STATS_MATCHER = {
+  inclusion_list: {
+    patterns: [
+      { prefix: 'reporter=' },
+      { prefix: 'cluster_manager' },
+      { prefix: 'listener_manager' },
+      { prefix: 'server' },
+      { prefix: 'cluster.xds-grpc' },
+      { prefix: 'wasm' },
+      { suffix: 'rbac.allowed' },
+      { suffix: 'rbac.denied' },
+      { suffix: 'shadow_allowed' },
+      { suffix: 'shadow_denied' },
+      { safe_regex: { regex: 'vhost\\..*\\.route\\..*' } },
+      { prefix: 'component' },
+      { prefix: 'istio' },
+    ],
+  },
+};
 const TARGET = 4242 % CLUSTERS;
 const NEW_PORT = 9090;
 type Obj = Record<string, unknown>;
@@ -220,7 +244,7 @@ class ServerChild {
 const isAck = (typeUrl: string, version: string) => (m: FromServer): m is Extract<FromServer, { t: 'ack' }> => m.t === 'ack' && m.typeUrl === typeUrl && m.version === version;
 
 async function proxyMain(): Promise<void> {
-  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; in-process worker)`);
+  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; in-process worker; stats: ${ISTIO_STATS ? "Istio's stats_matcher inclusion list" : 'Envoy defaults, all kept'})`);
   const srv = new ServerChild(fork(process.argv[1]!, ['--xds-scale-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } }));
   const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
   console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
@@ -233,6 +257,7 @@ async function proxyMain(): Promise<void> {
       cds_config: { ads: {}, initial_fetch_timeout: '0s' },
       ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
     },
+    ...(ISTIO_STATS ? { stats_config: { stats_matcher: ISTIO_STATS_MATCHER } } : {}),
     static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ready.target.replace('unix://', '') } } } }] }] } }] },
   });
   const flags = parseFlags(['--config-yaml', bootstrap, '--admin-address-path', join(dir, 'admin'), '--concurrency', '1']);
@@ -252,7 +277,8 @@ async function proxyMain(): Promise<void> {
   if (process.env.HEAPSNAP) (await import('node:v8')).writeHeapSnapshot(process.env.HEAPSNAP);
   const ms = (a: { at: number }) => (a.at - t0).toFixed(0);
   console.log(`phase 1: ACK cds ${ms(cds)} ms, eds ${ms(eds)} ms, lds ${ms(lds)} ms, rds ${ms(rds)} ms after start; LIVE at ${liveMs.toFixed(0)} ms; NACKs ${nacks}`);
-  console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}`);
+  const statCount = (server as unknown as { stats: { size: number } }).stats.size;
+  console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}; stats kept ${statCount}`);
   console.log(`proxy memory: RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)}), heap+external ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)})`);
   const perCluster = (d: number) => `${(d / CLUSTERS / 1024).toFixed(1)} KiB`;
   console.log(
