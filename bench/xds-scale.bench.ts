@@ -29,6 +29,8 @@ import { startProxy } from '../test/support/proxy-process';
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10_000);
 const ENDPOINTS = 5;
 const ROUTES = Number(process.env.ROUTES ?? 1_000);
+// Virtual host names and domains come from the cluster index: more routes than clusters would repeat them (RDS NACK, never LIVE).
+if (ROUTES > CLUSTERS) throw new Error(`ROUTES (${ROUTES}) must not exceed CLUSTERS (${CLUSTERS})`);
 const TIMEOUT_MS = 120_000;
 // STATS=istio: the proxy runs with the stats_matcher inclusion list of Istio's sidecar bootstrap
 // (pilot-agent's envoy_bootstrap.json without extra inclusions), which rejects every
@@ -195,6 +197,21 @@ async function serverMain(): Promise<void> {
   send({ t: 'ready', target: ads.target, bytes, encodeMs });
 }
 
+/** The proxy's bootstrap: delta ADS over the fake server's Unix socket, as Istio's sidecar. */
+function bootstrapFor(target: string): Obj {
+  return {
+    node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    dynamic_resources: {
+      lds_config: { ads: {}, initial_fetch_timeout: '0s' },
+      cds_config: { ads: {}, initial_fetch_timeout: '0s' },
+      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+    },
+    ...(ISTIO_STATS ? { stats_config: { stats_matcher: ISTIO_STATS_MATCHER } } : {}),
+    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: target.replace('unix://', '') } } } }] }] } }] },
+  };
+}
+
 // ---- proxy role (this process) ----
 
 // heap = V8 heap + memory outside it (`external`, which already includes `arrayBuffers`: Node
@@ -252,17 +269,7 @@ async function proxyMain(): Promise<void> {
   const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
   console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
   const dir = mkdtempSync(join(tmpdir(), 'xds-scale-'));
-  const bootstrap = JSON.stringify({
-    node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-    dynamic_resources: {
-      lds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      cds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
-    },
-    ...(ISTIO_STATS ? { stats_config: { stats_matcher: ISTIO_STATS_MATCHER } } : {}),
-    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ready.target.replace('unix://', '') } } } }] }] } }] },
-  });
+  const bootstrap = JSON.stringify(bootstrapFor(ready.target));
   const flags = parseFlags(['--config-yaml', bootstrap, '--admin-address-path', join(dir, 'admin'), '--concurrency', '1']);
   const server = new Server(flags, new LogRoot({ level: 'error', componentLevels: new Map(process.env.XDS_LOG ? [['config', 'info']] : []) }), loadBootstrap(flags));
   const before = mem();
@@ -352,17 +359,7 @@ async function processMain(workers: number): Promise<void> {
   const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
   console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
   // "before" memory is read right after the admin is up: the workers may have started on phase 1.
-  const bootstrap = {
-    node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-    dynamic_resources: {
-      lds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      cds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
-    },
-    ...(ISTIO_STATS ? { stats_config: { stats_matcher: ISTIO_STATS_MATCHER } } : {}),
-    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ready.target.replace('unix://', '') } } } }] }] } }] },
-  };
+  const bootstrap = bootstrapFor(ready.target);
   const lines: { at: number; line: string }[] = [];
   const t0 = epochMs();
   const proxy = await startProxy(bootstrap, ['--concurrency', String(workers), '-l', 'error', '--component-log-level', 'config:debug']);
