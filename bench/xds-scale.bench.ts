@@ -10,9 +10,11 @@
 // until the data path picks the new endpoint (ClusterRuntime.chooseHost on the worker's current
 // runtime). Phase 3: the same EDS change alone. Times across the two processes use
 // performance.timeOrigin + performance.now() (one system clock).
-// Run: node --expose-gc bench/xds-scale.bench.run.cjs   [CLUSTERS=10000 ROUTES=1000]
+// Run: node --expose-gc bench/xds-scale.bench.run.cjs   [CLUSTERS=10000 ROUTES=1000 STATS=istio]
+// WORKERS=2: the built proxy (bin/meshproxy --concurrency 2, Istio's default) in a child process
+// instead (build first); see processMain.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../src/config/bootstrap/flags';
@@ -22,11 +24,38 @@ import { lookupType, typeForUrl } from '../src/gen/proto-root';
 import { LogRoot } from '../src/log/logger';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../src/xds/type-urls';
 import { FakeAdsServer, type FakeResource } from '../test/support/fake-ads-server';
+import { startProxy } from '../test/support/proxy-process';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 10_000);
 const ENDPOINTS = 5;
 const ROUTES = Number(process.env.ROUTES ?? 1_000);
+// Virtual host names and domains come from the cluster index: more routes than clusters would repeat them (RDS NACK, never LIVE).
+if (ROUTES > CLUSTERS) throw new Error(`ROUTES (${ROUTES}) must not exceed CLUSTERS (${CLUSTERS})`);
 const TIMEOUT_MS = 120_000;
+// STATS=istio: the proxy runs with the stats_matcher inclusion list of Istio's sidecar bootstrap
+// (pilot-agent's envoy_bootstrap.json without extra inclusions), which rejects every
+// `cluster.<name>.*` stat of a service cluster; rejected stats should cost (almost) no memory.
+// Default: Envoy's defaults, every stat kept (the headline figure).
+const ISTIO_STATS = process.env.STATS === 'istio';
+const ISTIO_STATS_MATCHER = {
+  inclusion_list: {
+    patterns: [
+      { prefix: 'reporter=' },
+      { prefix: 'cluster_manager' },
+      { prefix: 'listener_manager' },
+      { prefix: 'server' },
+      { prefix: 'cluster.xds-grpc' },
+      { prefix: 'wasm' },
+      { suffix: 'rbac.allowed' },
+      { suffix: 'rbac.denied' },
+      { suffix: 'shadow_allowed' },
+      { suffix: 'shadow_denied' },
+      { safe_regex: { regex: 'vhost\\..*\\.route\\..*' } },
+      { prefix: 'component' },
+      { prefix: 'istio' },
+    ],
+  },
+};
 const TARGET = 4242 % CLUSTERS;
 const NEW_PORT = 9090;
 type Obj = Record<string, unknown>;
@@ -168,6 +197,21 @@ async function serverMain(): Promise<void> {
   send({ t: 'ready', target: ads.target, bytes, encodeMs });
 }
 
+/** The proxy's bootstrap: delta ADS over the fake server's Unix socket, as Istio's sidecar. */
+function bootstrapFor(target: string): Obj {
+  return {
+    node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    dynamic_resources: {
+      lds_config: { ads: {}, initial_fetch_timeout: '0s' },
+      cds_config: { ads: {}, initial_fetch_timeout: '0s' },
+      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+    },
+    ...(ISTIO_STATS ? { stats_config: { stats_matcher: ISTIO_STATS_MATCHER } } : {}),
+    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: target.replace('unix://', '') } } } }] }] } }] },
+  };
+}
+
 // ---- proxy role (this process) ----
 
 // heap = V8 heap + memory outside it (`external`, which already includes `arrayBuffers`: Node
@@ -220,21 +264,12 @@ class ServerChild {
 const isAck = (typeUrl: string, version: string) => (m: FromServer): m is Extract<FromServer, { t: 'ack' }> => m.t === 'ack' && m.typeUrl === typeUrl && m.version === version;
 
 async function proxyMain(): Promise<void> {
-  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; in-process worker)`);
+  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; in-process worker; stats: ${ISTIO_STATS ? "Istio's stats_matcher inclusion list" : 'Envoy defaults, all kept'})`);
   const srv = new ServerChild(fork(process.argv[1]!, ['--xds-scale-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } }));
   const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
   console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
   const dir = mkdtempSync(join(tmpdir(), 'xds-scale-'));
-  const bootstrap = JSON.stringify({
-    node: { id: 'sidecar~127.0.0.1~bench.ns~ns.svc.cluster.local', cluster: 'bench.ns' },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-    dynamic_resources: {
-      lds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      cds_config: { ads: {}, initial_fetch_timeout: '0s' },
-      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
-    },
-    static_resources: { clusters: [{ name: 'xds-grpc', type: 'STATIC', load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: ready.target.replace('unix://', '') } } } }] }] } }] },
-  });
+  const bootstrap = JSON.stringify(bootstrapFor(ready.target));
   const flags = parseFlags(['--config-yaml', bootstrap, '--admin-address-path', join(dir, 'admin'), '--concurrency', '1']);
   const server = new Server(flags, new LogRoot({ level: 'error', componentLevels: new Map(process.env.XDS_LOG ? [['config', 'info']] : []) }), loadBootstrap(flags));
   const before = mem();
@@ -252,7 +287,8 @@ async function proxyMain(): Promise<void> {
   if (process.env.HEAPSNAP) (await import('node:v8')).writeHeapSnapshot(process.env.HEAPSNAP);
   const ms = (a: { at: number }) => (a.at - t0).toFixed(0);
   console.log(`phase 1: ACK cds ${ms(cds)} ms, eds ${ms(eds)} ms, lds ${ms(lds)} ms, rds ${ms(rds)} ms after start; LIVE at ${liveMs.toFixed(0)} ms; NACKs ${nacks}`);
-  console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}`);
+  const statCount = (server as unknown as { stats: { size: number } }).stats.size;
+  console.log(`         active clusters ${store.activeClusterCount}, warming ${store.warmingClusterCount}, listeners ${store.activeListenerCount}; stats kept ${statCount}`);
   console.log(`proxy memory: RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(after.rss - before.rss)}), heap+external ${mb(before.heap)} -> ${mb(after.heap)} (+${mb(after.heap - before.heap)})`);
   const perCluster = (d: number) => `${(d / CLUSTERS / 1024).toFixed(1)} KiB`;
   console.log(
@@ -294,11 +330,102 @@ async function proxyMain(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const main = process.argv.includes('--xds-scale-server') ? serverMain : proxyMain;
+// ---- WORKERS=<n>: the built proxy (bin/meshproxy --concurrency n) as a child process ----
+//
+// The control process sends each full snapshot to every worker process over IPC and each worker
+// builds its cluster manager from it. Times come from the proxy's own log lines, read as they
+// arrive on its stdout/stderr: "config: snapshot applied on workers" (every worker acknowledged
+// the snapshot) and, at debug level, "eds: endpoint update applied on workers" (every worker
+// applied the EDS delta to its current runtime, which is what its data path picks from).
+// Memory: RSS of the control process and of each worker process (/proc), before (after the
+// proxy started, no xDS yet) and after phase 1.
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const c = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+    if (c) out.push(...c.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+async function processMain(workers: number): Promise<void> {
+  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints, ${ROUTES} routes (delta ADS over a Unix socket; fake server in a child process; bin/meshproxy --concurrency ${workers}; stats: ${ISTIO_STATS ? "Istio's stats_matcher inclusion list" : 'Envoy defaults, all kept'})`);
+  const srv = new ServerChild(fork(process.argv[1]!, ['--xds-scale-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } }));
+  const ready = await srv.next((m): m is Extract<FromServer, { t: 'ready' }> => m.t === 'ready');
+  console.log(`fixture (server process): ${mb(ready.bytes)} of resources encoded in ${ready.encodeMs.toFixed(0)} ms`);
+  // "before" memory is read right after the admin is up: the workers may have started on phase 1.
+  const bootstrap = bootstrapFor(ready.target);
+  const lines: { at: number; line: string }[] = [];
+  const t0 = epochMs();
+  const proxy = await startProxy(bootstrap, ['--concurrency', String(workers), '-l', 'error', '--component-log-level', 'config:debug']);
+  let partial = '';
+  const onData = (d: Buffer) => {
+    const at = epochMs();
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) lines.push({ at, line });
+  };
+  proxy.child.stdout!.on('data', onData);
+  proxy.child.stderr!.on('data', onData);
+  const pids = () => [proxy.child.pid!, ...childPids(proxy.child.pid!)];
+  const rss = () => pids().map(rssOf);
+  const before = rss();
+  const logged = async (text: string, from: number): Promise<{ at: number; index: number }> => {
+    await until(() => lines.slice(from).some((l) => l.line.includes(text)), text);
+    const index = lines.findIndex((l, i) => i >= from && l.line.includes(text));
+    return { at: lines[index]!.at, index };
+  };
+
+  const [cds, eds, lds, rds] = await Promise.all([srv.next(isAck(CLUSTER_TYPE_URL, 'c1')), srv.next(isAck(ENDPOINT_TYPE_URL, 'e1')), srv.next(isAck(LISTENER_TYPE_URL, 'l1')), srv.next(isAck(ROUTE_TYPE_URL, 'r1'))]);
+  for (let i = 0; ; i++) {
+    const r = await proxy.get('/ready');
+    if (r.status === 200) break;
+    if (i > 2400) throw new Error('proxy not LIVE');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const liveMs = epochMs() - t0;
+  // Let the workers finish applying the first snapshot before reading memory.
+  await new Promise((res) => setTimeout(res, 2000));
+  const after = rss();
+  const ms = (a: { at: number }) => (a.at - t0).toFixed(0);
+  console.log(`phase 1: ACK cds ${ms(cds)} ms, eds ${ms(eds)} ms, lds ${ms(lds)} ms, rds ${ms(rds)} ms after the proxy was spawned; LIVE (/ready 200) at ${liveMs.toFixed(0)} ms`);
+  const names = ['control', ...Array.from({ length: after.length - 1 }, (_, i) => `worker ${i}`)];
+  console.log(`RSS: ${names.map((n, i) => `${n} ${mb(before[i] ?? 0)} -> ${mb(after[i]!)} (${(((after[i]! - (before[i] ?? 0)) / CLUSTERS / 1024)).toFixed(1)} KiB/cluster)`).join('; ')}`);
+
+  const from = srv.count;
+  const fromLine = lines.length;
+  srv.send({ cmd: 'phase2' });
+  const sent2 = await srv.next((m): m is Extract<FromServer, { t: 'sent' }> => m.t === 'sent' && m.what === 'phase2', from);
+  const edsLive = await logged('eds: endpoint update applied on workers', fromLine);
+  const cdsApplied = await logged('config: snapshot applied on workers', fromLine);
+  const cdsAck2 = await srv.next(isAck(CLUSTER_TYPE_URL, 'c2'), from);
+  const edsAck2 = await srv.next(isAck(ENDPOINT_TYPE_URL, 'e2'), from);
+  console.log(
+    `phase 2: second full CDS (${CLUSTERS} changed) ACK ${(cdsAck2.at - sent2.cdsAt).toFixed(0)} ms, applied on every worker ${(cdsApplied.at - sent2.cdsAt).toFixed(0)} ms; ` +
+      `one EDS change sent right behind it: ACK ${(edsAck2.at - sent2.edsAt).toFixed(1)} ms, applied on every worker ${(edsLive.at - sent2.edsAt).toFixed(1)} ms after it was sent (${edsLive.index < cdsApplied.index ? 'before' : 'after'} the CDS snapshot)`,
+  );
+  const from3 = srv.count;
+  const fromLine3 = lines.length;
+  srv.send({ cmd: 'phase3' });
+  const sent3 = await srv.next((m): m is Extract<FromServer, { t: 'sent' }> => m.t === 'sent' && m.what === 'phase3', from3);
+  const live3 = await logged('eds: endpoint update applied on workers', fromLine3);
+  console.log(`phase 3: one EDS change alone applied on every worker ${(live3.at - sent3.edsAt).toFixed(1)} ms after it was sent`);
+  await proxy.stop();
+  srv.send({ cmd: 'stop' });
+  await srv.next((m): m is Extract<FromServer, { t: 'stopped' }> => m.t === 'stopped');
+}
+
+const WORKERS = Number(process.env.WORKERS ?? 0);
+const main = process.argv.includes('--xds-scale-server') ? serverMain : WORKERS > 0 ? () => processMain(WORKERS) : proxyMain;
 
 main().then(
   // The server role stays up until the proxy says stop.
-  () => (main === proxyMain ? process.exit(0) : undefined),
+  () => (main !== serverMain ? process.exit(0) : undefined),
   (err) => {
     console.error(err);
     process.exit(1);

@@ -59,8 +59,12 @@ export class SnapshotPublisher {
       Object.assign(this.sentVersions, p.versions);
     }
     this.deltas++;
+    const t0 = performance.now();
     this.workers.applyEndpoints(p.generation, p.updates).then(
-      () => this.deltaDone(),
+      () => {
+        this.log.debug({ generation: p.generation, services: p.updates.length, ms: Math.round(performance.now() - t0) }, 'eds: endpoint update applied on workers');
+        this.deltaDone();
+      },
       (err: Error) => {
         this.log.error({ err: err.message }, 'eds: workers failed to apply an endpoint update');
         this.deltaDone();

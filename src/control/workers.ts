@@ -12,6 +12,7 @@ import type { ControlToWorker, EndpointDelta, WorkerInit, WorkerToControl } from
 import type { LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import type { WorkerClusterStatus } from '../worker/cluster-status';
 import { mergeClusterStatuses } from '../worker/cluster-status-merge';
+import { toWire } from '../worker/snapshot-wire';
 import { originalDstLookup } from '../worker/original-dst-lookup';
 import { WorkerEngine, type BoundListener } from '../worker/worker-engine';
 
@@ -69,6 +70,8 @@ export class ClusterWorkers implements Workers {
   private statsSeq = 0;
   private endpointSeq = 0;
   private stopping = false;
+  /** The snapshot last sent to the workers (toWire sends only what changed since). */
+  private lastSent: ConfigSnapshot | undefined;
 
   constructor(
     readonly count: number,
@@ -110,8 +113,11 @@ export class ClusterWorkers implements Workers {
   }
 
   async apply(snap: ConfigSnapshot): Promise<readonly BoundListener[]> {
+    // Every worker gets every snapshot, in order: each resolves the names against the one before.
+    const wire = toWire(this.lastSent, snap);
+    this.lastSent = snap;
     const acks = await Promise.all(
-      this.workers.map((w) => this.request(w, { t: 'snapshot', snap }, (m): m is Extract<WorkerToControl, { t: 'applied' }> => m.t === 'applied' && m.generation === snap.generation, 60_000)),
+      this.workers.map((w) => this.request(w, { t: 'snapshot', snap: wire }, (m): m is Extract<WorkerToControl, { t: 'applied' }> => m.t === 'applied' && m.generation === snap.generation, 60_000)),
     );
     const failed = acks.find((a) => a.error);
     if (failed) throw new Error(failed.error);

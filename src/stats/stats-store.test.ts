@@ -1,6 +1,8 @@
 // StatsStore: creation through scopes, the stats matcher's null stats, used tracking, histogram
 // buckets, snapshots that survive structured clone, and merging per-process snapshots.
-import { StatsStore } from './stats-store';
+import { lazyStats, StatsStore } from './stats-store';
+import type { Counter } from './counter';
+import type { Gauge } from './gauge';
 import { mergeSnapshots } from './snapshot';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_STATS_OPTIONS, type StatsOptionsSpec } from './stats-options';
 import { CounterImpl, NullCounter } from './counter';
@@ -30,14 +32,22 @@ describe('StatsStore', () => {
     expect(c.name).toBe('cluster.outbound|80||a.ns.svc.upstream_cx_total');
     expect(cb.name).toBe('cluster.outbound|80||a.ns.svc.circuit_breakers.default.cx_open');
     expect(g.prefix).toBe('cluster.outbound|80||a.ns.svc.');
-    // A rebuilt cluster runtime asks again: the same stats, values kept.
+    // A rebuilt cluster runtime asks again: views of the same stats (one value), values kept.
     c.inc(3);
     const again = s.groupScope('cluster.outbound|80||a.ns.svc.');
-    expect(again.counter('upstream_cx_total')).toBe(c);
-    expect(again.scope('circuit_breakers.default.').gauge('cx_open', 'NeverImport')).toBe(cb);
+    const c2 = again.counter('upstream_cx_total');
+    expect([c2.name, c2.value, c2.used]).toEqual([c.name, 3, true]);
+    c2.inc(2);
+    expect(c.value).toBe(5);
+    const cb2 = again.scope('circuit_breakers.default.').gauge('cx_open', 'NeverImport');
+    cb2.set(7);
+    expect([cb.value, cb.importMode, cb2.name]).toEqual([7, 'NeverImport', cb.name]);
     // Plain scopes and full names find the grouped stat, and a plain stat made first is kept.
-    expect(s.scope('cluster.outbound|80||a.ns.svc').counter('upstream_cx_total')).toBe(c);
-    expect(s.counter('cluster.outbound|80||a.ns.svc.upstream_cx_total')).toBe(c);
+    const viaScope = s.scope('cluster.outbound|80||a.ns.svc').counter('upstream_cx_total');
+    const viaName = s.counter('cluster.outbound|80||a.ns.svc.upstream_cx_total');
+    viaScope.inc();
+    viaName.inc();
+    expect([c.value, viaScope.name, viaName.name]).toEqual([7, c.name, c.name]);
     const plain = s.counter('cluster.outbound|80||b.upstream_cx_total');
     expect(s.groupScope('cluster.outbound|80||b').counter('upstream_cx_total')).toBe(plain);
     expect(g.counter('rejected_one')).toBeInstanceOf(Object);
@@ -46,7 +56,7 @@ describe('StatsStore', () => {
     cb.set(1);
     const snap = s.snapshot();
     const ci = snap.counters.names.indexOf('cluster.outbound|80||a.ns.svc.upstream_cx_total');
-    expect(snap.counters.values[ci]).toBe(3);
+    expect(snap.counters.values[ci]).toBe(7);
     expect(snap.counters.names.filter((n) => n.endsWith('upstream_cx_total')).sort()).toEqual(['cluster.outbound|80||a.ns.svc.upstream_cx_total', 'cluster.outbound|80||b.upstream_cx_total']);
     expect(snap.counters.names).not.toContain('cluster.outbound|80||a.ns.svc.rejected_one');
     const gi = snap.gauges.names.indexOf('cluster.outbound|80||a.ns.svc.circuit_breakers.default.cx_open');
@@ -55,6 +65,22 @@ describe('StatsStore', () => {
     s.resetCounters();
     expect(c.value).toBe(0);
     expect(c.used).toBe(true);
+  });
+
+  it('lazyStats: every stat exists (0, unused) from the start; a field is one kept view made on first read', () => {
+    const s = new StatsStore(opts({ statsMatcher: { kind: 'inclusion', patterns: [{ kind: 'suffix', value: 'kept_total', ignoreCase: false }] } }));
+    const spec = { kept: ['counter', 'kept_total'], dropped: ['counter', 'dropped_total'], active: ['gauge', 'active', 'NeverImport'] } as const;
+    const st = lazyStats<{ kept: Counter; dropped: Counter; active: Gauge }>(s.groupScope('cluster.a'), spec);
+    expect(s.snapshot().counters.names).toEqual(['cluster.a.kept_total']);
+    expect((st as unknown as { h?: unknown[] }).h).toBeUndefined();
+    st.kept.inc();
+    st.dropped.inc();
+    expect(st.kept).toBe(st.kept);
+    expect([st.kept.value, st.dropped.value, st.dropped.name]).toEqual([1, 0, 'cluster.a.dropped_total']);
+    expect(st.active.importMode).toBe('NeverImport');
+    expect(s.size).toBe(1);
+    // A second record over the same group (a rebuilt runtime) sees the same values.
+    expect(lazyStats<{ kept: Counter }>(s.groupScope('cluster.a'), spec).kept.value).toBe(1);
   });
 
   it('tracks used on first write, including gauge.set to the same value', () => {

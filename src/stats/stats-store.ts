@@ -4,8 +4,8 @@
 // null stat, and histogram bucket settings pick its buckets. The engine keeps the returned
 // objects, so the request path only does field writes. `snapshot()` produces the plain data the
 // control side merges and renders (snapshot.ts).
-import { CounterImpl, CounterValue, NullCounter, type Counter } from './counter';
-import { GaugeImpl, GaugeValue, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
+import { CounterImpl, NullCounter, type Counter } from './counter';
+import { GaugeImpl, NullGauge, type Gauge, type GaugeImportMode } from './gauge';
 import { HistogramImpl, NullHistogram, type Histogram, type HistogramData, type HistogramUnit } from './histogram';
 import { DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_STATS_OPTIONS, type StatsOptionsSpec } from './stats-options';
 import type { StatTag, StatsSnapshot, TaggedStatName } from './snapshot';
@@ -76,12 +76,14 @@ class ScopeImpl implements StatsScope {
 
 // ---- compact stat groups ----
 //
-// A StatGroup holds the counters and gauges of one scope prefix (one cluster) without a full
-// name string or a store Map entry per stat: each stat keeps its group and its suffix, and the
-// suffix strings ('upstream_cx_total', 'circuit_breakers.default.cx_open') are interned once
-// for the whole process. A stat sits in its group's array at its suffix's process-wide slot. The
-// full name is built only when asked for (snapshot, render). About 30 bytes per stat instead of
-// about 200 (object, flat and concatenated name strings, Map entry).
+// A StatGroup holds the counters and gauges of one scope prefix (one cluster) as numbers, not
+// objects: per kind one array of values and one of flags, indexed by the suffix's process-wide
+// slot ('upstream_cx_total', 'circuit_breakers.default.cx_open'), about 16 bytes per stat. A
+// Counter or Gauge asked of a group is a small view (group, slot) made on request and not kept
+// by the store: callers that count keep theirs (ClusterRuntime makes its views on first use, see
+// lazyStats), two views of one stat share its value, and a stat nobody has written costs no
+// object. The full name is built only when asked for (snapshot, render). A stat the stats matcher
+// rejects is only a flag.
 
 const internedSuffixes = new Map<string, string>();
 function intern(s: string): string {
@@ -90,83 +92,184 @@ function intern(s: string): string {
   internedSuffixes.set(s, s);
   return s;
 }
-const counterSlots = new Map<string, number>();
-const gaugeSlots = new Map<string, number>();
-function slotOf(slots: Map<string, number>, suffix: string): number {
-  let n = slots.get(suffix);
-  if (n === undefined) {
-    n = slots.size;
-    slots.set(suffix, n);
+
+/** Suffixes by slot, per kind, process-wide (every cluster group uses the same ones). */
+class SlotTable {
+  readonly bySuffix = new Map<string, number>();
+  readonly suffixes: string[] = [];
+  slotOf(suffix: string): number {
+    let n = this.bySuffix.get(suffix);
+    if (n === undefined) {
+      n = this.suffixes.length;
+      this.bySuffix.set(suffix, n);
+      this.suffixes.push(suffix);
+    }
+    return n;
   }
-  return n;
+}
+const counterSlots = new SlotTable();
+const gaugeSlots = new SlotTable();
+
+// Flags of a group stat (0: this group has no stat in that slot).
+const EXISTS = 1;
+const USED = 2;
+const NEVER_IMPORT = 4;
+const REJECTED = 8;
+
+// Exactly n elements (an array filled by push keeps spare capacity).
+function sized(n: number): number[] {
+  return new Array<number>(n).fill(0);
+}
+function grow(a: number[], slot: number): void {
+  while (a.length <= slot) a.push(0);
 }
 
 export class StatGroup {
-  // Sized to the slots known so far (every cluster group uses the same ones): an array grown
-  // one index at a time would keep about twice the room.
-  readonly counters: (GroupCounter | GroupNullCounter)[] = new Array(counterSlots.size);
-  readonly gauges: (GroupGauge | GroupNullGauge)[] = new Array(gaugeSlots.size);
+  // Sized to the slots known so far: an array grown one index at a time keeps spare room.
+  readonly counterValues: number[] = sized(counterSlots.suffixes.length);
+  readonly counterFlags: number[] = sized(counterSlots.suffixes.length);
+  readonly gaugeValues: number[] = sized(gaugeSlots.suffixes.length);
+  readonly gaugeFlags: number[] = sized(gaugeSlots.suffixes.length);
   constructor(readonly prefix: string) {}
 }
 
-/** A stat of a group: its full name is the group's prefix plus its interned suffix. */
-abstract class GroupStat {
+/** A view of one group counter. */
+class GroupCounter implements Counter {
   constructor(
     private readonly group: StatGroup,
-    private readonly suffix: string,
+    private readonly slot: number,
   ) {}
   get name(): string {
-    return this.group.prefix + this.suffix;
+    return this.group.prefix + counterSlots.suffixes[this.slot]!;
+  }
+  get value(): number {
+    return this.group.counterValues[this.slot]!;
+  }
+  get used(): boolean {
+    return (this.group.counterFlags[this.slot]! & USED) !== 0;
+  }
+  inc(n = 1): void {
+    this.group.counterValues[this.slot]! += n;
+    this.group.counterFlags[this.slot]! |= USED;
+  }
+  add(n: number): void {
+    this.group.counterValues[this.slot]! += n;
+    this.group.counterFlags[this.slot]! |= USED;
   }
 }
 
-class GroupCounter extends CounterValue {
+/** A view of one group gauge; its import mode is a flag of the slot. */
+class GroupGauge implements Gauge {
   constructor(
     private readonly group: StatGroup,
-    private readonly suffix: string,
-  ) {
-    super();
-  }
+    private readonly slot: number,
+  ) {}
   get name(): string {
-    return this.group.prefix + this.suffix;
+    return this.group.prefix + gaugeSlots.suffixes[this.slot]!;
+  }
+  get value(): number {
+    return this.group.gaugeValues[this.slot]!;
+  }
+  get used(): boolean {
+    return (this.group.gaugeFlags[this.slot]! & USED) !== 0;
+  }
+  get importMode(): GaugeImportMode {
+    return this.group.gaugeFlags[this.slot]! & NEVER_IMPORT ? 'NeverImport' : 'Accumulate';
+  }
+  set(v: number): void {
+    this.group.gaugeValues[this.slot] = v;
+    this.group.gaugeFlags[this.slot]! |= USED;
+  }
+  add(n: number): void {
+    this.group.gaugeValues[this.slot]! += n;
+    this.group.gaugeFlags[this.slot]! |= USED;
+  }
+  sub(n: number): void {
+    this.group.gaugeValues[this.slot]! -= n;
+    this.group.gaugeFlags[this.slot]! |= USED;
+  }
+  inc(): void {
+    this.add(1);
+  }
+  dec(): void {
+    this.sub(1);
   }
 }
 
-class GroupNullCounter extends GroupStat implements Counter {
-  readonly value = 0;
-  readonly used = false;
+class GroupNullCounter implements Counter {
+  constructor(
+    private readonly group: StatGroup,
+    private readonly slot: number,
+  ) {}
+  get name(): string {
+    return this.group.prefix + counterSlots.suffixes[this.slot]!;
+  }
+  get value(): number {
+    return 0;
+  }
+  get used(): boolean {
+    return false;
+  }
   inc(): void {}
   add(): void {}
 }
 
-class GroupGauge extends GaugeValue {
+class GroupNullGauge implements Gauge {
   constructor(
     private readonly group: StatGroup,
-    private readonly suffix: string,
-    importMode: GaugeImportMode,
-  ) {
-    super(importMode);
-  }
+    private readonly slot: number,
+  ) {}
   get name(): string {
-    return this.group.prefix + this.suffix;
+    return this.group.prefix + gaugeSlots.suffixes[this.slot]!;
   }
-}
-
-class GroupNullGauge extends GroupStat implements Gauge {
-  readonly value = 0;
-  readonly used = false;
-  constructor(
-    group: StatGroup,
-    suffix: string,
-    readonly importMode: GaugeImportMode,
-  ) {
-    super(group, suffix);
+  get value(): number {
+    return 0;
+  }
+  get used(): boolean {
+    return false;
+  }
+  get importMode(): GaugeImportMode {
+    return this.group.gaugeFlags[this.slot]! & NEVER_IMPORT ? 'NeverImport' : 'Accumulate';
   }
   set(): void {}
   add(): void {}
   sub(): void {}
   inc(): void {}
   dec(): void {}
+}
+
+type StatSpec = readonly ['counter', string] | readonly ['gauge', string, GaugeImportMode?];
+
+/**
+ * A stats record whose fields are made on first read: `lazyStats(scope, { total: ['counter',
+ * 'upstream_cx_total'] })` makes every stat at once (so it exists, 0 and unused, for /stats)
+ * but keeps no Counter/Gauge object until a field is read; then the view is kept in the record.
+ * For per-cluster stats (10,000 clusters x ~40 stats, most never written). One class per spec.
+ */
+export function lazyStats<T>(scope: StatsScope, spec: { readonly [K in keyof T]: StatSpec }): T {
+  let ctor = lazyClasses.get(spec);
+  if (!ctor) lazyClasses.set(spec, (ctor = lazyClass(spec)));
+  for (const k in spec) make(scope, spec[k]);
+  return new ctor(scope) as T;
+}
+const make = (scope: StatsScope, s: StatSpec): Counter | Gauge => (s[0] === 'counter' ? scope.counter(s[1]) : scope.gauge(s[1], s[2]));
+const lazyClasses = new WeakMap<object, new (scope: StatsScope) => unknown>();
+function lazyClass(spec: Record<string, StatSpec>): new (scope: StatsScope) => unknown {
+  class Lazy {
+    h: (Counter | Gauge | undefined)[] | undefined;
+    constructor(readonly scope: StatsScope) {}
+  }
+  const keys = Object.keys(spec);
+  keys.forEach((k, i) => {
+    const s = spec[k]!;
+    Object.defineProperty(Lazy.prototype, k, {
+      get(this: Lazy) {
+        const h = (this.h ??= new Array<Counter | Gauge | undefined>(keys.length));
+        return (h[i] ??= make(this.scope, s));
+      },
+    });
+  });
+  return Lazy;
 }
 
 /** A scope over a StatGroup; `sub` is the part of the prefix below the group's ('' at its root). */
@@ -295,28 +398,38 @@ export class StatsStore implements StatsScope {
   groupCounter(g: StatGroup, suffix: string): Counter;
   groupCounter(g: StatGroup, suffix: string, create: false): Counter | undefined;
   groupCounter(g: StatGroup, suffix: string, create = true): Counter | undefined {
-    return this.groupStat(counterSlots, g.counters, this.counters, g, suffix, create, (ok, sfx) => (ok ? new GroupCounter(g, sfx) : new GroupNullCounter(g, sfx)));
+    const slot = this.groupSlot(counterSlots, g.counterFlags, g.counterValues, this.counters, g, suffix, create, 0);
+    if (typeof slot !== 'number') return slot;
+    return g.counterFlags[slot]! & REJECTED ? new GroupNullCounter(g, slot) : new GroupCounter(g, slot);
   }
 
   /** A group's gauge by suffix; create false only looks. */
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode): Gauge;
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create: false): Gauge | undefined;
   groupGauge(g: StatGroup, suffix: string, importMode: GaugeImportMode, create = true): Gauge | undefined {
-    return this.groupStat(gaugeSlots, g.gauges, this.gauges, g, suffix, create, (ok, sfx) => (ok ? new GroupGauge(g, sfx, importMode) : new GroupNullGauge(g, sfx, importMode)));
+    const slot = this.groupSlot(gaugeSlots, g.gaugeFlags, g.gaugeValues, this.gauges, g, suffix, create, importMode === 'NeverImport' ? NEVER_IMPORT : 0);
+    if (typeof slot !== 'number') return slot;
+    return g.gaugeFlags[slot]! & REJECTED ? new GroupNullGauge(g, slot) : new GroupGauge(g, slot);
   }
 
-  private groupStat<S, P>(slots: Map<string, number>, list: S[], plainByName: ReadonlyMap<string, P>, g: StatGroup, suffix: string, create: boolean, make: (accepted: boolean, suffix: string) => S): S | P | undefined {
-    const slot = create ? slotOf(slots, suffix) : slots.get(suffix);
+  /** The slot of a group stat (made when `create`), or the plain stat of that name made through
+   *  scope() before the group existed (kept), or undefined. */
+  private groupSlot<P>(slots: SlotTable, flags: number[], values: number[], plainByName: ReadonlyMap<string, P>, g: StatGroup, suffix: string, create: boolean, mode: number): number | P | undefined {
+    const slot = create ? slots.slotOf(intern(suffix)) : slots.bySuffix.get(suffix);
     if (slot === undefined) return undefined;
-    const have = list[slot];
-    if (have || !create) return have;
+    if ((flags[slot] ?? 0) !== 0) return slot;
+    if (!create) return undefined;
     const full = g.prefix + suffix;
-    // Made through scope() before the group existed: keep that one.
     const plain = plainByName.get(full);
     if (plain) return plain;
-    const stat = make(this.accepts(full), intern(suffix));
-    list[slot] = stat;
-    return stat;
+    grow(flags, slot);
+    if (this.accepts(full)) {
+      grow(values, slot);
+      flags[slot] = EXISTS | mode;
+    } else {
+      flags[slot] = REJECTED | mode;
+    }
+    return slot;
   }
 
   /** Registers a custom stat namespace (Envoy CustomStatNamespaces; Istio's stats filter uses
@@ -328,7 +441,7 @@ export class StatsStore implements StatsScope {
   /** /reset_counters. */
   resetCounters(): void {
     for (const c of this.counters.values()) c.reset();
-    for (const g of this.groups.values()) for (const c of g.counters) if (c instanceof GroupCounter) c.reset();
+    for (const g of this.groups.values()) g.counterFlags.forEach((f, i) => f & EXISTS && (g.counterValues[i] = 0));
   }
 
   /** Ends a histogram flush interval (call on every stats flush, stats_flush_interval). */
@@ -340,8 +453,8 @@ export class StatsStore implements StatsScope {
   get size(): number {
     let grouped = 0;
     for (const g of this.groups.values()) {
-      for (const c of g.counters) if (c instanceof GroupCounter) grouped++;
-      for (const x of g.gauges) if (x instanceof GroupGauge) grouped++;
+      for (const f of g.counterFlags) if (f & EXISTS) grouped++;
+      for (const f of g.gaugeFlags) if (f & EXISTS) grouped++;
     }
     return this.counters.size + this.gauges.size + this.histograms.size + this.textReadouts.size + grouped;
   }
@@ -356,12 +469,12 @@ export class StatsStore implements StatsScope {
       cu.push(c.used);
     }
     for (const g of this.groups.values()) {
-      for (const c of g.counters) {
-        if (!(c instanceof GroupCounter)) continue;
-        cn.push(c.name);
-        cv.push(c.value);
-        cu.push(c.used);
-      }
+      g.counterFlags.forEach((f, i) => {
+        if (!(f & EXISTS)) return;
+        cn.push(g.prefix + counterSlots.suffixes[i]!);
+        cv.push(g.counterValues[i]!);
+        cu.push((f & USED) !== 0);
+      });
     }
     const gn: string[] = [];
     const gv: number[] = [];
@@ -374,7 +487,15 @@ export class StatsStore implements StatsScope {
       gi.push(g.importMode === 'NeverImport');
     };
     for (const g of this.gauges.values()) pushGauge(g);
-    for (const grp of this.groups.values()) for (const g of grp.gauges) if (g instanceof GroupGauge) pushGauge(g);
+    for (const grp of this.groups.values()) {
+      grp.gaugeFlags.forEach((f, i) => {
+        if (!(f & EXISTS)) return;
+        gn.push(grp.prefix + gaugeSlots.suffixes[i]!);
+        gv.push(grp.gaugeValues[i]!);
+        gu.push((f & USED) !== 0);
+        gi.push((f & NEVER_IMPORT) !== 0);
+      });
+    }
     const tn: string[] = [];
     const tv: string[] = [];
     const tu: boolean[] = [];

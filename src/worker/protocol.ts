@@ -1,16 +1,17 @@
 // Messages between the control side (node:cluster primary) and worker processes. Plain data
 // only: snapshots and stats snapshots are structured-clone safe.
 import type { EndpointSetConfig } from '../config/model/cluster';
-import type { ConfigSnapshot } from '../config/model/snapshot';
 import type { StatsSnapshot } from '../stats/snapshot';
 import type { StatsConfig } from '../config/model/stats';
 import type { TracingEnvironment } from '../tracing/tracing-environment';
 import type { WorkerClusterStatus } from './cluster-status';
 import type { LocalClusterSettings } from '../engine/upstream/cluster-manager';
 import type { BoundListener } from './worker-engine';
+import type { WireSnapshot } from './snapshot-wire';
 
 export type ControlToWorker =
-  | { readonly t: 'snapshot'; readonly snap: ConfigSnapshot }
+  /** Only what changed since the previous snapshot sent (snapshot-wire.ts). */
+  | { readonly t: 'snapshot'; readonly snap: WireSnapshot }
   | { readonly t: 'stats'; readonly id: number }
   /** Admin /clusters: the worker's live cluster and host state; `id` pairs the answer. */
   | { readonly t: 'cluster-status'; readonly id: number }

@@ -7,6 +7,8 @@ import { publishTracingEnvironment } from '../tracing/tracing-environment';
 import type { ControlToWorker, WorkerInit, WorkerToControl } from './protocol';
 import { originalDstLookup } from './original-dst-lookup';
 import { WorkerEngine } from './worker-engine';
+import { fromWire } from './snapshot-wire';
+import type { ConfigSnapshot } from '../config/model/snapshot';
 
 export function runWorker(): void {
   const init = JSON.parse(process.env.MESHPROXY_WORKER_INIT ?? '{}') as WorkerInit;
@@ -22,14 +24,25 @@ export function runWorker(): void {
   const stats = new StatsStore(init.statsOptions);
   const engine = new WorkerEngine(stats, logs.component('upstream'), init.drainTimeMs, originalDstLookup(log), init.localCluster);
   const send = (m: WorkerToControl) => process.send?.(m);
+  // The last snapshot received: the next one names what it kept from this one.
+  let previous: ConfigSnapshot | undefined;
   process.on('message', (m: ControlToWorker) => {
     switch (m.t) {
-      case 'snapshot':
-        engine.apply(m.snap).then(
+      case 'snapshot': {
+        let snap: ConfigSnapshot;
+        try {
+          snap = fromWire(previous, m.snap);
+        } catch (err) {
+          send({ t: 'applied', generation: m.snap.generation, bound: [], error: (err as Error).message });
+          break;
+        }
+        previous = snap;
+        engine.apply(snap).then(
           (bound) => send({ t: 'applied', generation: m.snap.generation, bound }),
           (err: Error) => send({ t: 'applied', generation: m.snap.generation, bound: [], error: err.message }),
         );
         break;
+      }
       case 'endpoints':
         send({ t: 'endpoints-applied', seq: m.seq, clusters: engine.updateEndpoints(m.updates) });
         break;

@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs';
 import protojson from 'protobufjs/ext/protojson.js';
 import { typeForUrl, TYPE_URL_PREFIX } from '../../gen/proto-root';
+import { internString } from '../../common/intern';
 import type { ErrorSink } from '../../common/result';
 
 /** A decoded protobufjs message (fields in lowerCamelCase, unset message fields null). */
@@ -67,7 +68,9 @@ export function valueToJson(v: Msg | null | undefined): unknown {
   if (!v) return null;
   if (v.structValue) return structToJson(v.structValue);
   if (v.listValue) return ((v.listValue.values ?? []) as Msg[]).map(valueToJson);
-  if (Object.prototype.hasOwnProperty.call(v, 'stringValue')) return v.stringValue;
+  // Interned: one flat copy per distinct text (Istio repeats namespaces, hosts and workload
+  // names across thousands of clusters and endpoints; a decoded string may be a chain of parts).
+  if (Object.prototype.hasOwnProperty.call(v, 'stringValue')) return typeof v.stringValue === 'string' ? internString(v.stringValue) : v.stringValue;
   if (Object.prototype.hasOwnProperty.call(v, 'numberValue')) return v.numberValue;
   if (Object.prototype.hasOwnProperty.call(v, 'boolValue')) return v.boolValue;
   return null;

@@ -12,18 +12,31 @@
 import type { CircuitBreakerThresholdsConfig } from '../../config/model/cluster';
 import type { Counter } from '../../stats/counter';
 import type { Gauge } from '../../stats/gauge';
-import type { StatsScope } from '../../stats/stats-store';
+import { lazyStats, type StatsScope } from '../../stats/stats-store';
 
 export type RoutingPriority = 'DEFAULT' | 'HIGH';
 
+// Gauge names per limit kind: [open, remaining].
+const GAUGES = [
+  ['cx_open', 'remaining_cx'],
+  ['rq_pending_open', 'remaining_pending'],
+  ['rq_open', 'remaining_rq'],
+  ['rq_retry_open', 'remaining_retries'],
+  ['cx_pool_open', 'remaining_cx_pools'],
+] as const;
+
+// A limit publishes its gauges by name at creation and keeps their Gauge views only once it is
+// first taken (10,000 clusters x 10 limits, almost all never taken).
 class Limit {
   count = 0;
+  private open: Gauge | undefined;
+  private remaining: Gauge | undefined;
   constructor(
     readonly max: number,
-    private readonly open: Gauge,
-    private readonly remaining: Gauge | undefined,
+    private readonly owner: ResourceManager,
+    private readonly kind: number,
   ) {
-    this.publish();
+    this.publishTo(owner.gauge(GAUGES[kind]![0]), owner.trackRemaining ? owner.gauge(GAUGES[kind]![1]) : undefined);
   }
 
   canAcquire(): boolean {
@@ -41,8 +54,16 @@ class Limit {
   }
 
   publish(): void {
-    this.open.set(this.count >= this.max ? 1 : 0);
-    this.remaining?.set(Math.max(0, this.max - this.count));
+    if (!this.open) {
+      this.open = this.owner.gauge(GAUGES[this.kind]![0]);
+      if (this.owner.trackRemaining) this.remaining = this.owner.gauge(GAUGES[this.kind]![1]);
+    }
+    this.publishTo(this.open, this.remaining);
+  }
+
+  private publishTo(open: Gauge, remaining: Gauge | undefined): void {
+    open.set(this.count >= this.max ? 1 : 0);
+    remaining?.set(Math.max(0, this.max - this.count));
   }
 }
 
@@ -53,17 +74,24 @@ export class ResourceManager {
   readonly requests: Limit;
   readonly retries: Limit;
   readonly connectionPools: Limit;
+  readonly trackRemaining: boolean;
   private readonly budget: CircuitBreakerThresholdsConfig['retryBudget'];
 
-  constructor(t: CircuitBreakerThresholdsConfig, scope: StatsScope) {
-    const g = (n: string) => scope.gauge(n, 'NeverImport');
-    const r = (n: string) => (t.trackRemaining ? g(n) : undefined);
-    this.connections = new Limit(t.maxConnections, g('cx_open'), r('remaining_cx'));
-    this.pendingRequests = new Limit(t.maxPendingRequests, g('rq_pending_open'), r('remaining_pending'));
-    this.requests = new Limit(t.maxRequests, g('rq_open'), r('remaining_rq'));
+  constructor(
+    t: CircuitBreakerThresholdsConfig,
+    private readonly scope: StatsScope,
+  ) {
+    this.trackRemaining = t.trackRemaining;
+    this.connections = new Limit(t.maxConnections, this, 0);
+    this.pendingRequests = new Limit(t.maxPendingRequests, this, 1);
+    this.requests = new Limit(t.maxRequests, this, 2);
     this.budget = t.retryBudget;
-    this.retries = new Limit(t.retryBudget ? Number.MAX_SAFE_INTEGER : t.maxRetries, g('rq_retry_open'), r('remaining_retries'));
-    this.connectionPools = new Limit(t.maxConnectionPools ?? Number.MAX_SAFE_INTEGER, g('cx_pool_open'), r('remaining_cx_pools'));
+    this.retries = new Limit(t.retryBudget ? Number.MAX_SAFE_INTEGER : t.maxRetries, this, 3);
+    this.connectionPools = new Limit(t.maxConnectionPools ?? Number.MAX_SAFE_INTEGER, this, 4);
+  }
+
+  gauge(name: string): Gauge {
+    return this.scope.gauge(name, 'NeverImport');
   }
 
   /** Envoy RetryBudgetImpl: max(min_retry_concurrency, budget% x (active + pending requests)). */
@@ -82,6 +110,13 @@ export interface OverflowCounters {
   readonly pool: Counter;
 }
 
+const OVERFLOW = {
+  cx: ['counter', 'upstream_cx_overflow'],
+  pending: ['counter', 'upstream_rq_pending_overflow'],
+  retry: ['counter', 'upstream_rq_retry_overflow'],
+  pool: ['counter', 'upstream_cx_pool_overflow'],
+} as const;
+
 const DEFAULTS: CircuitBreakerThresholdsConfig = { priority: 'DEFAULT', maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, trackRemaining: false };
 
 export class CircuitBreakers {
@@ -93,12 +128,7 @@ export class CircuitBreakers {
     const find = (p: RoutingPriority) => thresholds.find((t) => t.priority === p) ?? { ...DEFAULTS, priority: p };
     this.default = new ResourceManager(find('DEFAULT'), clusterScope.scope('circuit_breakers.default.'));
     this.high = new ResourceManager(find('HIGH'), clusterScope.scope('circuit_breakers.high.'));
-    this.overflow = {
-      cx: clusterScope.counter('upstream_cx_overflow'),
-      pending: clusterScope.counter('upstream_rq_pending_overflow'),
-      retry: clusterScope.counter('upstream_rq_retry_overflow'),
-      pool: clusterScope.counter('upstream_cx_pool_overflow'),
-    };
+    this.overflow = lazyStats<OverflowCounters>(clusterScope, OVERFLOW);
   }
 
   of(p: RoutingPriority | undefined): ResourceManager {

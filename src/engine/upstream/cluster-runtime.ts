@@ -33,8 +33,8 @@ import type { Logger } from 'pino';
 import { addressToString, type AddressConfig } from '../../config/model/address';
 import type { ClusterConfig, EndpointSetConfig } from '../../config/model/cluster';
 import type { Counter } from '../../stats/counter';
-import type { Gauge } from '../../stats/gauge';
-import type { StatsScope } from '../../stats/stats-store';
+import type { Gauge, GaugeImportMode } from '../../stats/gauge';
+import { lazyStats, type StatsScope } from '../../stats/stats-store';
 import { CircuitBreakers, type RoutingPriority } from './circuit-breakers';
 import { HealthChecker } from './health-checker';
 import { createLoadBalancer } from './lb/create-load-balancer';
@@ -44,6 +44,7 @@ import { buildPrioritySet, type HostSet, type PrioritySet } from './lb/priority-
 import { SubsetLoadBalancer, subsetLbStats } from './lb/subset-lb';
 import { lbOptionsFor } from './lb-options';
 import { clampTimer, OutlierDetector, type OutlierResult } from './outlier-detector';
+import { HostIndex } from './host-index';
 import { HealthFlag, Host, type HostSpec } from './upstream-host';
 
 export { Host } from './upstream-host';
@@ -86,46 +87,51 @@ export interface ClusterStats {
   readonly zone: ZoneRoutingStats;
 }
 
+// Views made on first use (lazyStats): every stat exists from the start, but a cluster that
+// never sees traffic keeps no Counter/Gauge objects.
+const CLUSTER_STATS: { readonly [K in Exclude<keyof ClusterStats, 'zone'>]: readonly ['counter', string] | readonly ['gauge', string, GaugeImportMode?] } = {
+  upstreamCxTotal: ['counter', 'upstream_cx_total'],
+  upstreamCxActive: ['gauge', 'upstream_cx_active'],
+  upstreamCxConnectFail: ['counter', 'upstream_cx_connect_fail'],
+  upstreamCxConnectTimeout: ['counter', 'upstream_cx_connect_timeout'],
+  upstreamCxNoneHealthy: ['counter', 'upstream_cx_none_healthy'],
+  upstreamRqDropOverload: ['counter', 'upstream_rq_drop_overload'],
+  upstreamCxRxBytesTotal: ['counter', 'upstream_cx_rx_bytes_total'],
+  upstreamCxTxBytesTotal: ['counter', 'upstream_cx_tx_bytes_total'],
+  upstreamCxDestroy: ['counter', 'upstream_cx_destroy'],
+  membershipTotal: ['gauge', 'membership_total', 'NeverImport'],
+  membershipHealthy: ['gauge', 'membership_healthy', 'NeverImport'],
+  membershipDegraded: ['gauge', 'membership_degraded', 'NeverImport'],
+  membershipExcluded: ['gauge', 'membership_excluded', 'NeverImport'],
+  membershipChange: ['counter', 'membership_change'],
+  updateAttempt: ['counter', 'update_attempt'],
+  updateSuccess: ['counter', 'update_success'],
+  updateFailure: ['counter', 'update_failure'],
+  updateEmpty: ['counter', 'update_empty'],
+  lbHealthyPanic: ['counter', 'lb_healthy_panic'],
+  maxHostWeight: ['gauge', 'max_host_weight', 'NeverImport'],
+};
+
 function clusterStats(scope: StatsScope): ClusterStats {
-  return {
-    upstreamCxTotal: scope.counter('upstream_cx_total'),
-    upstreamCxActive: scope.gauge('upstream_cx_active'),
-    upstreamCxConnectFail: scope.counter('upstream_cx_connect_fail'),
-    upstreamCxConnectTimeout: scope.counter('upstream_cx_connect_timeout'),
-    upstreamCxNoneHealthy: scope.counter('upstream_cx_none_healthy'),
-    upstreamRqDropOverload: scope.counter('upstream_rq_drop_overload'),
-    upstreamCxRxBytesTotal: scope.counter('upstream_cx_rx_bytes_total'),
-    upstreamCxTxBytesTotal: scope.counter('upstream_cx_tx_bytes_total'),
-    upstreamCxDestroy: scope.counter('upstream_cx_destroy'),
-    membershipTotal: scope.gauge('membership_total', 'NeverImport'),
-    membershipHealthy: scope.gauge('membership_healthy', 'NeverImport'),
-    membershipDegraded: scope.gauge('membership_degraded', 'NeverImport'),
-    membershipExcluded: scope.gauge('membership_excluded', 'NeverImport'),
-    membershipChange: scope.counter('membership_change'),
-    updateAttempt: scope.counter('update_attempt'),
-    updateSuccess: scope.counter('update_success'),
-    updateFailure: scope.counter('update_failure'),
-    updateEmpty: scope.counter('update_empty'),
-    lbHealthyPanic: scope.counter('lb_healthy_panic'),
-    maxHostWeight: scope.gauge('max_host_weight', 'NeverImport'),
-    zone: zoneRoutingStats(scope),
-  };
+  const stats = lazyStats<Omit<ClusterStats, 'zone'>>(scope, CLUSTER_STATS);
+  return Object.assign(stats, { zone: zoneRoutingStats(scope) });
 }
 
 /** Envoy's zone routing counters (ClusterLbStats); the LB bumps them directly. */
 function zoneRoutingStats(scope: StatsScope): ZoneRoutingStats {
   // Declared by Envoy but no longer counted (clusters may differ in locality count).
   scope.counter('lb_zone_number_differs');
-  return {
-    allDirectly: scope.counter('lb_zone_routing_all_directly'),
-    sampled: scope.counter('lb_zone_routing_sampled'),
-    crossZone: scope.counter('lb_zone_routing_cross_zone'),
-    localClusterNotOk: scope.counter('lb_local_cluster_not_ok'),
-    clusterTooSmall: scope.counter('lb_zone_cluster_too_small'),
-    noCapacityLeft: scope.counter('lb_zone_no_capacity_left'),
-    recalculateZoneStructures: scope.counter('lb_recalculate_zone_structures'),
-  };
+  return lazyStats<ZoneRoutingStats>(scope, ZONE_STATS);
 }
+const ZONE_STATS: { readonly [K in keyof ZoneRoutingStats]: readonly ['counter', string] } = {
+  allDirectly: ['counter', 'lb_zone_routing_all_directly'],
+  sampled: ['counter', 'lb_zone_routing_sampled'],
+  crossZone: ['counter', 'lb_zone_routing_cross_zone'],
+  localClusterNotOk: ['counter', 'lb_local_cluster_not_ok'],
+  clusterTooSmall: ['counter', 'lb_zone_cluster_too_small'],
+  noCapacityLeft: ['counter', 'lb_zone_no_capacity_left'],
+  recalculateZoneStructures: ['counter', 'lb_recalculate_zone_structures'],
+};
 
 /** What a ClusterRuntime gets from its cluster manager besides the cluster config. */
 export interface ClusterRuntimeOptions {
@@ -181,7 +187,7 @@ export class ClusterRuntime {
   readonly circuitBreakers: CircuitBreakers;
   /** Bumped on every LB refresh; aggregate clusters watch it. */
   hostSetVersion = 0;
-  private hostMap = new Map<string, Host>();
+  private hostMap = new HostIndex();
   private hostList: Host[] = [];
   /**
    * Built on first use (a pick, /clusters, an aggregate parent) after membership or health
@@ -200,7 +206,11 @@ export class ClusterRuntime {
   private overprovisioningFactor: number | undefined;
   private weightedPriorityHealth = false;
   private resolveCluster: ClusterResolver = () => undefined;
-  private readonly dnsLast = new Map<string, HostSpec[]>();
+  // Created on the first DNS resolution (most clusters are EDS and never resolve).
+  private dnsSlots: Map<string, HostSpec[]> | undefined;
+  private get dnsLast(): Map<string, HostSpec[]> {
+    return (this.dnsSlots ??= new Map());
+  }
   private aggregate: { versions: number[]; children: ClusterRuntime[]; owners: ClusterRuntime[]; load: PriorityLoad | null } | undefined;
 
   private readonly clock: MonotonicClock;
@@ -256,7 +266,7 @@ export class ClusterRuntime {
   adopt(previous: ClusterRuntime, release = true, again = false): void {
     if (this.config.type !== previous.config.type) return;
     if (again) {
-      this.hostMap = new Map();
+      this.hostMap = new HostIndex();
       this.hostList = [];
     }
     if (this.hostList.length > 0) return;
@@ -264,9 +274,9 @@ export class ClusterRuntime {
       if (this.healthCheckers.length === 0) h.setFlag(HealthFlag.FAILED_ACTIVE_HC | HealthFlag.PENDING_ACTIVE_HC | HealthFlag.DEGRADED_ACTIVE_HC, false);
       if (!this.outlier && h.hasFlag(HealthFlag.FAILED_OUTLIER_CHECK)) h.setFlag(HealthFlag.FAILED_OUTLIER_CHECK, false);
       this.outlier?.adoptEjected(h);
-      this.hostMap.set(h.key, h);
+      this.hostMap.set(h);
     }
-    this.hostList = [...this.hostMap.values()];
+    this.hostList = this.hostMap.toArray();
     this.overprovisioningFactor = previous.overprovisioningFactor;
     this.weightedPriorityHealth = previous.weightedPriorityHealth;
     this.dropOverloadPpm = previous.dropOverloadPpm;
@@ -277,7 +287,7 @@ export class ClusterRuntime {
 
   /** Forgets the hosts a replacement runtime took over (adopt). */
   releaseHosts(): void {
-    this.hostMap = new Map();
+    this.hostMap = new HostIndex();
     this.hostList = [];
   }
 
@@ -396,7 +406,7 @@ export class ClusterRuntime {
       this.dropOverloadPpm = Math.min(1_000_000, ppm);
     }
     const hc = this.healthCheckers.length > 0;
-    const next = new Map<string, Host>();
+    const next = new HostIndex();
     let changed = false;
     for (const spec of specs) {
       if (next.has(spec.key)) continue; // duplicate address: Envoy keeps the first
@@ -404,7 +414,7 @@ export class ClusterRuntime {
       if (old) {
         if (old.update(spec)) changed = true;
         old.setFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL, false);
-        next.set(spec.key, old);
+        next.set(old);
       } else {
         const h = new Host(spec);
         if (hc) {
@@ -412,22 +422,22 @@ export class ClusterRuntime {
           if (this.config.lb?.ignoreNewHostsUntilFirstHc) h.flags |= HealthFlag.PENDING_ACTIVE_HC;
           h.updateHealth();
         }
-        next.set(spec.key, h);
+        next.set(h);
         changed = true;
       }
     }
-    for (const [key, old] of this.hostMap) {
-      if (next.has(key)) continue;
+    for (const old of this.hostMap) {
+      if (next.has(old.key)) continue;
       if (hc && !this.config.ignoreHealthOnHostRemoval && old.activeHcHealthy) {
         old.setFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL, true);
-        next.set(key, old);
+        next.set(old);
         continue;
       }
       changed = true;
       this.removeHost(old);
     }
     this.hostMap = next;
-    this.hostList = [...next.values()];
+    this.hostList = next.toArray();
     if (changed) {
       this.stats.membershipChange.inc();
       if (this.config.lb?.closeConnectionsOnHostSetChange) for (const h of this.hostList) h.closeConnections();
@@ -494,7 +504,7 @@ export class ClusterRuntime {
       if (h.hasFlag(HealthFlag.PENDING_DYNAMIC_REMOVAL)) {
         // Kept only because it was healthy; now it goes (Envoy removes it on the failed check).
         this.hostMap.delete(h.key);
-        this.hostList = [...this.hostMap.values()];
+        this.hostList = this.hostMap.toArray();
         this.removeHost(h);
         for (const c of this.healthCheckers) c.syncHosts();
       }
@@ -605,7 +615,7 @@ export class ClusterRuntime {
     h = this.hostMap.get(key);
     if (!h) {
       h = new Host({ address, key, hostname: '', weight: 1, edsHealth: 'HEALTHY', priority: 0, localityKey: '', localityWeight: 0, metadata: {} });
-      this.hostMap.set(key, h);
+      this.hostMap.set(h);
       this.hostList.push(h);
       this.stats.membershipChange.inc();
       this.refresh();
@@ -619,17 +629,17 @@ export class ClusterRuntime {
     if (this.config.cleanupIntervalMs > 2147483647) return; // Istio's "never"
     this.cleanupTimer = setInterval(() => {
       let removed = false;
-      for (const [key, h] of this.hostMap) {
+      for (const h of this.hostMap.toArray()) {
         if (h.used || h.activeConnections > 0 || h.activeRequests > 0) {
           h.used = false;
           continue;
         }
-        this.hostMap.delete(key);
+        this.hostMap.delete(h.key);
         this.removeHost(h);
         removed = true;
       }
       if (removed) {
-        this.hostList = [...this.hostMap.values()];
+        this.hostList = this.hostMap.toArray();
         this.stats.membershipChange.inc();
         this.refresh();
       }
