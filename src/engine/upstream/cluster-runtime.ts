@@ -218,7 +218,9 @@ export class ClusterRuntime {
   private lastUpdateMs = -Infinity;
   private pendingEndpoints: EndpointSetConfig | undefined;
   private mergeTimer: NodeJS.Timeout | undefined;
-  private appliedEndpointsKey = '';
+  /** The endpoint set last applied, weakly (compared with a re-send; a collected one counts as
+   * changed, which only costs an idempotent re-apply). */
+  private appliedRef: WeakRef<EndpointSetConfig> | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -345,8 +347,7 @@ export class ClusterRuntime {
         this.pendingEndpoints = set; // merged: the latest state wins
         return;
       }
-      const key = JSON.stringify(set);
-      if (key === this.appliedEndpointsKey) return; // nothing changed (a snapshot re-sends it)
+      if (this.sameAsApplied(set)) return; // nothing changed (a snapshot re-sends it)
       if (this.clock() - this.lastUpdateMs <= windowMs) {
         this.pendingEndpoints = set;
         this.mergeTimer = setTimeout(() => this.flushMergedEndpoints(), windowMs);
@@ -358,8 +359,14 @@ export class ClusterRuntime {
     this.applyEndpoints(specs, set);
   }
 
+  private sameAsApplied(set: EndpointSetConfig): boolean {
+    const applied = this.appliedRef?.deref();
+    if (applied === undefined) return false;
+    return applied === set || JSON.stringify(applied) === JSON.stringify(set);
+  }
+
   private applyEndpoints(specs: readonly HostSpec[], set: EndpointSetConfig): void {
-    this.appliedEndpointsKey = JSON.stringify(set);
+    this.appliedRef = new WeakRef(set);
     this.lastUpdateMs = this.clock();
     this.setHosts(specs, set);
   }
