@@ -223,8 +223,11 @@ export class ActiveStream implements HttpStreamCallbacks, RouteRequest, AccessLo
     }
     if (internal) h.set('x-envoy-internal', 'true');
     else {
-      if (x.edge) for (let i = 0; i < EDGE_STRIPPED.length; i++) h.remove(EDGE_STRIPPED[i]!);
-      for (let i = 0; i < EXTERNAL_STRIPPED.length; i++) h.remove(EXTERNAL_STRIPPED[i]!);
+      // All of them are x-envoy-*: most requests carry none, and one pass tells.
+      if (h.hasNamePrefix('x-envoy-')) {
+        if (x.edge) for (let i = 0; i < EDGE_STRIPPED.length; i++) h.remove(EDGE_STRIPPED[i]!);
+        for (let i = 0; i < EXTERNAL_STRIPPED.length; i++) h.remove(EXTERNAL_STRIPPED[i]!);
+      }
       for (let i = 0; i < hcm.internalOnlyHeaders.length; i++) h.remove(hcm.internalOnlyHeaders[i]!);
     }
     if (x.edge) h.set('x-envoy-external-address', x.remoteIp);

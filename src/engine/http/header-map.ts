@@ -51,6 +51,13 @@ export class HeaderMap implements MutableHeaders {
     return this.get(name) !== undefined;
   }
 
+  /** Whether any header name starts with `prefix` (lower-case): one pass, to skip a batch of removes. */
+  hasNamePrefix(prefix: string): boolean {
+    const l = this.names();
+    for (let j = 0; j < l.length; j++) if (l[j]!.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Replaces every value of `name`; keeps the position (and name case) of the first one. */
   set(name: string, value: string): void {
     const l = this.names();
