@@ -2,7 +2,9 @@
 // max_requests overflow is answered 503 with response flag UO exactly at the configured limit,
 // and a host answering 5xx is ejected by outlier detection (consecutive_5xx) so traffic moves to
 // the healthy host; /clusters shows per-host rq_* counts.
+import { spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { cluster, hcmBootstrap, upstream } from '../support/http-harness';
 import { startProxy } from '../support/proxy-process';
 
@@ -122,6 +124,45 @@ describe('HTTP router with circuit breakers and outlier detection', () => {
       for (const r of held) if (!r.writableEnded) r.end();
       await proxy.stop();
       await up.close();
+    }
+  }, 30_000);
+
+  // python3 holds a listener that never accepts (Node's net.Server always accepts).
+  const withPython = spawnSync('python3', ['-c', 'pass']).status === 0 ? it : it.skip;
+  withPython('HTTP/2 upstream: a request waiting for its session holds a pending slot; beyond it 503 UO; a timed-out wait frees the slot', async () => {
+    // A listener that never accepts, with its accept queue filled: further SYNs are dropped, so
+    // the proxy's connect stays in progress and its requests wait as pending.
+    const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve) => py.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const fillers: net.Socket[] = [];
+    for (let i = 0; i < 3; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((r) => setTimeout(r, 200));
+    const b = hcmBootstrap({
+      virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'h2', timeout: '0.6s' } }] }],
+      clusters: [cluster('h2', [port], { connect_timeout: '10s', http2_protocol_options: {}, circuit_breakers: { thresholds: [{ max_pending_requests: 1 }] } })],
+      hcm: { access_log: [] },
+    });
+    const proxy = await startProxy(withAdmin(b));
+    const stat = async (name: string) => Number(/: (\d+)$/m.exec((await proxy.get(`/stats?filter=^cluster\\.h2\\.${name}$`)).body)?.[1] ?? NaN);
+    try {
+      const { port: lp } = await proxy.listener('http');
+      const waiting = get(lp);
+      // The cluster's HTTP stats appear with its first request (NaN until then).
+      for (let i = 0; i < 100 && !((await stat('upstream_rq_pending_active')) >= 1); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await stat('upstream_rq_pending_active')).toBe(1);
+      const over = await get(lp);
+      expect(over.status).toBe(503);
+      expect(over.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: overflow');
+      expect((await waiting).status).toBe(504);
+      expect(await stat('upstream_rq_pending_active')).toBe(0);
+      // The slot is free again: the next request waits (and times out) instead of overflowing.
+      expect((await get(lp)).status).toBe(504);
+      expect(await stat('upstream_rq_pending_overflow')).toBe(1);
+      expect(await stat('upstream_rq_pending_total')).toBe(2);
+    } finally {
+      await proxy.stop();
+      for (const f of fillers) f.destroy();
+      py.kill();
     }
   }, 30_000);
 

@@ -23,7 +23,7 @@ import { parseGrpcTimeout, toGrpcTimeout } from './grpc-timeout';
 import type { HashCookieSink } from './route/hash-policy';
 import type { CompiledRoute, RouteMatch } from './route/route-table';
 import { clusterHttp, type ClusterHttp } from './upstream/cluster-http';
-import type { H1ConnPool, UpstreamAttempt } from './upstream/h1-conn-pool';
+import type { UpstreamAttempt } from './upstream/h1-conn-pool';
 import type { TransparentSource } from '../../platform/original-dst';
 import { sendMirror } from './upstream/mirror';
 import { metadataMatchForRoute } from '../upstream/lb/metadata-match';
@@ -230,8 +230,8 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
   private extraRetriableHeaders: HeaderMatcher[] | null = null;
   private perTryTimeoutMs = 0;
   private up: UpstreamStream | null = null;
-  /** The HTTP/1 pool this attempt waits in for a connection (pending queue), if any. */
-  private waitPool: H1ConnPool | null = null;
+  /** The pool this attempt waits in for a connection or session (pending queue), if any. */
+  private waitPool: { cancel(attempt: UpstreamAttempt): void } | null = null;
   private upHost: Host | null = null;
   /** Host of the attempt in flight, for requestStarted/requestFinished pairing. */
   private attemptHost: Host | null = null;
@@ -572,12 +572,9 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
     const st = this.http.stats;
     st.upstreamRqTotal.inc();
     st.upstreamRqActive.inc();
-    if (this.http.useH2(s.codec.protocol === 'HTTP/2')) this.http.h2Pool(host).acquire(this);
-    else {
-      const pool = this.http.h1Pool(host);
-      this.waitPool = pool;
-      pool.acquire(this);
-    }
+    const pool = this.http.useH2(s.codec.protocol === 'HTTP/2') ? this.http.h2Pool(host) : this.http.h1Pool(host);
+    this.waitPool = pool;
+    pool.acquire(this);
   };
 
   /** original_src (TPROXY): upstream connections come from the downstream client's address. */

@@ -169,18 +169,26 @@ export class H2ConnPool {
       attempt.onPoolReady(new H2UpstreamStream(s, attempt));
       return;
     }
+    // No session yet: the request waits for one (Envoy's pending stream), which takes a
+    // max_pending_requests slot; without one it fails at once with 'overflow' (503 UO).
+    if (this.cluster.acquirePending() === 'overflow') {
+      attempt.onPoolFailure('overflow');
+      return;
+    }
+    this.stats.upstreamRqPendingTotal.inc();
+    this.stats.upstreamRqPendingActive.inc();
     const pending = this.connecting.get(key);
     if (pending !== undefined) {
       pending.push(attempt);
       return;
     }
     this.connecting.set(key, [attempt]);
-    this.stats.upstreamRqPendingTotal.inc();
     this.cluster.connect(
       this.host,
       (err, socket) => {
         const waiting = this.connecting.get(key) ?? [];
         this.connecting.delete(key);
+        for (let i = 0; i < waiting.length; i++) this.leavePending();
         if (err !== null || socket === undefined) {
           for (const a of waiting) a.onPoolFailure(err === 'connect_timeout' ? 'connection_timeout' : 'connection_failure');
           return;
@@ -202,6 +210,22 @@ export class H2ConnPool {
       alpn,
       source,
     );
+  }
+
+  /** Takes `attempt` out of the requests waiting for a session (its stream ended or timed out). */
+  cancel(attempt: UpstreamAttempt): void {
+    for (const waiting of this.connecting.values()) {
+      const i = waiting.indexOf(attempt);
+      if (i < 0) continue;
+      waiting.splice(i, 1);
+      this.leavePending();
+      return;
+    }
+  }
+
+  private leavePending(): void {
+    this.cluster.releasePending();
+    this.stats.upstreamRqPendingActive.dec();
   }
 
   destroy(): void {
