@@ -133,66 +133,76 @@ export class StatGroup {
   constructor(readonly prefix: string) {}
 }
 
-/** A view of one group counter. */
-class GroupCounter implements Counter {
+/**
+ * A view of one slot of a group's counter or gauge arrays: counters and gauges differ only in
+ * which arrays and name table they read, and in the operations they expose.
+ */
+abstract class GroupSlotView {
   constructor(
-    private readonly group: StatGroup,
-    private readonly slot: number,
+    protected readonly group: StatGroup,
+    protected readonly slot: number,
   ) {}
+  // Two fields a view: thousands of clusters hold some, so the arrays are looked up, not kept.
+  protected abstract get values(): number[];
+  protected abstract get flags(): number[];
+  protected abstract get suffix(): string;
   get name(): string {
-    return this.group.prefix + counterSlots.suffixes[this.slot]!;
+    return this.group.prefix + this.suffix;
   }
   get value(): number {
-    return this.group.counterValues[this.slot]!;
+    return this.values[this.slot]!;
   }
   get used(): boolean {
-    return (this.group.counterFlags[this.slot]! & USED) !== 0;
-  }
-  inc(n = 1): void {
-    this.group.counterValues[this.slot]! += n;
-    this.group.counterFlags[this.slot]! |= USED;
+    return (this.flags[this.slot]! & USED) !== 0;
   }
   add(n: number): void {
-    this.group.counterValues[this.slot]! += n;
-    this.group.counterFlags[this.slot]! |= USED;
+    this.values[this.slot]! += n;
+    this.flags[this.slot]! |= USED;
+  }
+}
+
+/** A view of one group counter. */
+class GroupCounter extends GroupSlotView implements Counter {
+  protected get values(): number[] {
+    return this.group.counterValues;
+  }
+  protected get flags(): number[] {
+    return this.group.counterFlags;
+  }
+  protected get suffix(): string {
+    return counterSlots.suffixes[this.slot]!;
+  }
+  inc(n = 1): void {
+    this.add(n);
   }
 }
 
 /** A view of one group gauge; its import mode is a flag of the slot. */
-class GroupGauge implements Gauge {
-  constructor(
-    private readonly group: StatGroup,
-    private readonly slot: number,
-  ) {}
-  get name(): string {
-    return this.group.prefix + gaugeSlots.suffixes[this.slot]!;
+class GroupGauge extends GroupSlotView implements Gauge {
+  protected get values(): number[] {
+    return this.group.gaugeValues;
   }
-  get value(): number {
-    return this.group.gaugeValues[this.slot]!;
+  protected get flags(): number[] {
+    return this.group.gaugeFlags;
   }
-  get used(): boolean {
-    return (this.group.gaugeFlags[this.slot]! & USED) !== 0;
+  protected get suffix(): string {
+    return gaugeSlots.suffixes[this.slot]!;
   }
   get importMode(): GaugeImportMode {
-    return this.group.gaugeFlags[this.slot]! & NEVER_IMPORT ? 'NeverImport' : 'Accumulate';
+    return this.flags[this.slot]! & NEVER_IMPORT ? 'NeverImport' : 'Accumulate';
   }
   set(v: number): void {
-    this.group.gaugeValues[this.slot] = v;
-    this.group.gaugeFlags[this.slot]! |= USED;
-  }
-  add(n: number): void {
-    this.group.gaugeValues[this.slot]! += n;
-    this.group.gaugeFlags[this.slot]! |= USED;
+    this.values[this.slot] = v;
+    this.flags[this.slot]! |= USED;
   }
   sub(n: number): void {
-    this.group.gaugeValues[this.slot]! -= n;
-    this.group.gaugeFlags[this.slot]! |= USED;
+    this.add(-n);
   }
   inc(): void {
     this.add(1);
   }
   dec(): void {
-    this.sub(1);
+    this.add(-1);
   }
 }
 
