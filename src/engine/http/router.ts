@@ -879,13 +879,6 @@ export class Router implements HttpFilter, UpstreamAttempt, DownstreamWatermarkL
       this.cluster.releaseRequest();
     }
     if (this.s !== undefined && this.s.watermarkListener === this) this.s.watermarkListener = null;
-    this.stopWaiting();
-    const up = this.up;
-    if (up !== null) {
-      this.up = null;
-      this.http.stats.upstreamRqActive.dec();
-      this.http.stats.upstreamRqTxReset.inc();
-      up.reset();
-    }
+    this.abortUpstream();
   }
 }

@@ -61,16 +61,16 @@ export interface OutlierState {
 }
 
 export class Host implements LbHost {
-  address: AddressConfig;
+  address!: AddressConfig;
   readonly key: string;
-  hostname: string;
-  weight: number;
-  edsHealth: HealthStatus;
-  priority: number;
-  localityKey: string;
-  localityWeight: number;
-  metadata: Readonly<Record<string, unknown>>;
-  healthCheckPort: number | undefined;
+  hostname!: string;
+  weight!: number;
+  edsHealth!: HealthStatus;
+  priority!: number;
+  localityKey!: string;
+  localityWeight!: number;
+  metadata!: Readonly<Record<string, unknown>>;
+  healthCheckPort: number | undefined = undefined;
   /** Coarse health for the LBs; recomputed by updateHealth() from `flags`. */
   health: HostHealth = 'healthy';
   flags = 0;
@@ -123,17 +123,8 @@ export class Host implements LbHost {
   }
 
   constructor(spec: HostSpec) {
-    this.address = spec.address;
     this.key = spec.key;
-    this.hostname = spec.hostname;
-    this.weight = spec.weight;
-    this.edsHealth = spec.edsHealth;
-    this.priority = spec.priority;
-    this.localityKey = spec.localityKey;
-    this.localityWeight = spec.localityWeight;
-    this.metadata = spec.metadata;
-    this.healthCheckPort = spec.healthCheckPort;
-    this.applyEdsHealth();
+    this.assign(spec);
     this.updateHealth();
   }
 
@@ -146,6 +137,12 @@ export class Host implements LbHost {
   update(spec: HostSpec): boolean {
     const changed =
       this.weight !== spec.weight || this.edsHealth !== spec.edsHealth || this.priority !== spec.priority || this.localityKey !== spec.localityKey || this.localityWeight !== spec.localityWeight || this.hostname !== spec.hostname;
+    this.assign(spec);
+    return this.updateHealth() || changed;
+  }
+
+  /** Takes everything discovery says about the host (all but its key) and its EDS health flags. */
+  private assign(spec: HostSpec): void {
     this.address = spec.address;
     this.hostname = spec.hostname;
     this.weight = spec.weight;
@@ -156,7 +153,6 @@ export class Host implements LbHost {
     this.metadata = spec.metadata;
     this.healthCheckPort = spec.healthCheckPort;
     this.applyEdsHealth();
-    return this.updateHealth() || changed;
   }
 
   private applyEdsHealth(): void {

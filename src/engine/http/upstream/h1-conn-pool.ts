@@ -10,16 +10,15 @@
 //                                   \--connect--> cluster.connect(host) --> new connection
 //   socket data --> H1Parser(response) --> attempt.onUpstreamHeaders/Data/Complete
 import type * as net from 'node:net';
-import type { ClusterRuntime, Host } from '../../upstream/cluster-runtime';
 import type { H1CodecError } from '../h1/h1-codec-error';
 import { CRLF_BUFFER, chunkHeader, encodeLastChunk, serializeRequestHead } from '../h1/h1-serializer';
 import type { HeaderMap } from '../header-map';
 import type { UpstreamStream } from './upstream-stream';
 import type { H1MessageHead } from '../h1/h1-message-head';
 import { H1Parser, type H1ParserHandler } from '../h1/h1-parser';
+import { HostPool } from './host-pool';
 import { alpnKey, upstreamAlpnOf, upstreamPoolKey } from './upstream-alpn';
 import type { TransparentSource } from '../../../platform/original-dst';
-import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 
 /** The router side of one upstream attempt, as the connection sees it. */
@@ -251,30 +250,12 @@ export class H1UpstreamConnection implements H1ParserHandler, UpstreamStream {
 }
 
 /** Pool of one host. */
-export class H1ConnPool {
+export class H1ConnPool extends HostPool {
   readonly idle: H1UpstreamConnection[] = [];
   private readonly all = new Set<H1UpstreamConnection>();
-  /** Set when the host left the cluster: no reuse; connections close as their requests end. */
-  draining = false;
 
-  constructor(
-    readonly cluster: ClusterRuntime,
-    readonly host: Host,
-    readonly stats: UpstreamHttpStats,
-  ) {
-    host.subscribe(this.onHostEvent);
-  }
-
-  /**
-   * Beyond Envoy (which keeps pooled connections to removed hosts until they idle out): when EDS
-   * or DNS removes the host, idle connections close at once and busy ones after their request.
-   */
-  private readonly onHostEvent = (_h: Host, event: 'removed' | 'unhealthy'): void => {
-    if (event === 'removed') this.drain();
-  };
-
-  drain(): void {
-    this.draining = true;
+  /** Idle connections close at once, busy ones after their request (see release()). */
+  protected drainConnections(): void {
     for (const c of this.idle.slice()) c.destroy();
     this.idle.length = 0;
   }
@@ -303,12 +284,7 @@ export class H1ConnPool {
       attempt.onPoolReady(c);
       return;
     }
-    if (this.cluster.acquirePending() === 'overflow') {
-      attempt.onPoolFailure('overflow');
-      return;
-    }
-    this.stats.upstreamRqPendingTotal.inc();
-    this.stats.upstreamRqPendingActive.inc();
+    if (!this.enterPending(attempt)) return;
     this.pending.push({ attempt, key, alpn, source });
     this.connectForPending();
   }
@@ -328,11 +304,6 @@ export class H1ConnPool {
   private readonly pending: PendingRequest[] = [];
   /** Connects in flight for waiting requests. */
   private connecting = 0;
-
-  private leavePending(): void {
-    this.cluster.releasePending();
-    this.stats.upstreamRqPendingActive.dec();
-  }
 
   /** The oldest waiting request that may use a connection opened with ALPN key `key`. */
   private takePending(key: string): UpstreamAttempt | null {

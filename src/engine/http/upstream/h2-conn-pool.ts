@@ -5,14 +5,13 @@
 // Over TLS the session runs on the TLS socket cluster.connect() returns; requests with an ALPN
 // override (istio.alpn: istio-h2, istio, h2) get their own session, as Envoy keys pools by it.
 import * as http2 from 'node:http2';
-import type { ClusterRuntime, Host } from '../../upstream/cluster-runtime';
 import { H1MessageHead } from '../h1/h1-message-head';
 import type { HeaderMap } from '../header-map';
-import type { UpstreamHttpStats } from '../hcm-stats';
 import type { ResetReason } from '../local-reply';
 import type { UpstreamAttempt } from './h1-conn-pool';
 import type { UpstreamStream } from './upstream-stream';
 import { alpnKey, upstreamAlpnOf, upstreamPoolKey } from './upstream-alpn';
+import { HostPool } from './host-pool';
 
 const H2_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
 
@@ -137,28 +136,16 @@ class H2UpstreamStream implements UpstreamStream {
 
 }
 
-export class H2ConnPool {
+export class H2ConnPool extends HostPool {
   /** One session per ALPN override key ('' = the TLS context's own list, or plaintext). */
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly connecting = new Map<string, UpstreamAttempt[]>();
 
-  /** Set when the host left the cluster: sessions close gracefully (in-flight streams finish). */
-  draining = false;
-
-  constructor(
-    readonly cluster: ClusterRuntime,
-    readonly host: Host,
-    readonly stats: UpstreamHttpStats,
-  ) {
-    host.subscribe(this.onHostEvent);
-  }
-
-  private readonly onHostEvent = (_h: Host, event: 'removed' | 'unhealthy'): void => {
-    if (event !== 'removed') return;
-    this.draining = true;
+  /** Sessions close gracefully: in-flight streams finish. */
+  protected drainConnections(): void {
     for (const session of this.sessions.values()) if (!session.closed) session.close();
     this.sessions.clear();
-  };
+  }
 
   acquire(attempt: UpstreamAttempt): void {
     const alpn = upstreamAlpnOf(attempt);
@@ -171,12 +158,7 @@ export class H2ConnPool {
     }
     // No session yet: the request waits for one (Envoy's pending stream), which takes a
     // max_pending_requests slot; without one it fails at once with 'overflow' (503 UO).
-    if (this.cluster.acquirePending() === 'overflow') {
-      attempt.onPoolFailure('overflow');
-      return;
-    }
-    this.stats.upstreamRqPendingTotal.inc();
-    this.stats.upstreamRqPendingActive.inc();
+    if (!this.enterPending(attempt)) return;
     const pending = this.connecting.get(key);
     if (pending !== undefined) {
       pending.push(attempt);
@@ -221,11 +203,6 @@ export class H2ConnPool {
       this.leavePending();
       return;
     }
-  }
-
-  private leavePending(): void {
-    this.cluster.releasePending();
-    this.stats.upstreamRqPendingActive.dec();
   }
 
   destroy(): void {
