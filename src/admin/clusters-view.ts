@@ -8,66 +8,21 @@
 import { lookupType } from '../gen/proto-root';
 import type { Msg } from '../config/translate/proto-util';
 import { messageToJson } from './proto-json-writer';
+import type {
+  WorkerCircuitBreakerThresholds as CircuitBreakerThresholdsView,
+  WorkerClusterStatus,
+  WorkerEdsHealth as EdsHealthStatus,
+  WorkerHostHealth as HostHealthView,
+  WorkerHostStats as HostStatsView,
+  WorkerHostStatus as HostStatusView,
+} from '../worker/cluster-status';
 
-export type EdsHealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+// The per-host and per-cluster shapes are the ones workers report (worker/cluster-status.ts,
+// plain data); the admin adds only what the control side knows (added_via_api).
+export type { CircuitBreakerThresholdsView, EdsHealthStatus, HostHealthView, HostStatsView, HostStatusView };
 
-/** Per-host counters and gauges Envoy lists (counters: cx_connect_fail, cx_total, rq_error, rq_success, rq_timeout, rq_total; gauges: cx_active, rq_active). */
-export interface HostStatsView {
-  readonly cx_connect_fail: number;
-  readonly cx_total: number;
-  readonly rq_error: number;
-  readonly rq_success: number;
-  readonly rq_timeout: number;
-  readonly rq_total: number;
-  readonly cx_active: number;
-  readonly rq_active: number;
-}
-
-export interface HostHealthView {
-  readonly edsHealthStatus: EdsHealthStatus;
-  readonly failedActiveHealthCheck?: boolean;
-  readonly failedOutlierCheck?: boolean;
-  readonly failedActiveDegradedCheck?: boolean;
-  readonly pendingDynamicRemoval?: boolean;
-  readonly pendingActiveHc?: boolean;
-  readonly excludedViaImmediateHcFail?: boolean;
-  readonly activeHcTimeout?: boolean;
-}
-
-export interface HostStatusView {
-  /** "ip:port", "[v6]:port", a pipe path ("/path" or "@abstract"), or "envoy://<server_listener_name>/<endpoint_id>". */
-  readonly address: string;
-  readonly hostname?: string;
-  readonly weight: number;
-  readonly priority: number;
-  readonly locality?: { readonly region?: string; readonly zone?: string; readonly subZone?: string };
-  readonly stats: HostStatsView;
-  readonly health: HostHealthView;
-  readonly canary?: boolean;
-  /** Outlier success rates in percent, when the detector computed one. */
-  readonly successRate?: number;
-  readonly localOriginSuccessRate?: number;
-}
-
-export interface CircuitBreakerThresholdsView {
-  readonly priority: 'DEFAULT' | 'HIGH';
-  readonly maxConnections: number;
-  readonly maxPendingRequests: number;
-  readonly maxRequests: number;
-  readonly maxRetries: number;
-}
-
-export interface ClusterStatusView {
-  readonly name: string;
+export interface ClusterStatusView extends WorkerClusterStatus {
   readonly addedViaApi: boolean;
-  /** alt_stat_name when set, else the name (Envoy's observability_name). */
-  readonly observabilityName: string;
-  readonly edsServiceName?: string;
-  /** DEFAULT then HIGH, as Envoy prints them. */
-  readonly circuitBreakers: readonly CircuitBreakerThresholdsView[];
-  /** Outlier detector state, when the cluster has one. */
-  readonly outlier?: { readonly successRateAverage: number; readonly successRateEjectionThreshold: number; readonly localOriginSuccessRateAverage: number; readonly localOriginSuccessRateEjectionThreshold: number };
-  readonly hosts: readonly HostStatusView[];
 }
 
 const COUNTERS = ['cx_connect_fail', 'cx_total', 'rq_error', 'rq_success', 'rq_timeout', 'rq_total'] as const;

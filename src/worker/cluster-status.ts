@@ -3,10 +3,9 @@
 // circuit-breaker thresholds per priority, the outlier detector's success-rate figures, and per
 // host its address, discovery data (hostname, weight, priority, locality), health flags from
 // every source and Envoy's per-host counters and gauges. Plain, structured-clone-safe data: it
-// crosses the worker IPC channel as is. The shape is the admin's ClusterStatusView minus
-// addedViaApi (the control side knows which clusters came from the bootstrap and adds it);
-// worker/ does not import admin/, so the two are kept structurally identical by the compiler at
-// the one place the control side hands this to the admin. Off the data path: built on demand.
+// crosses the worker IPC channel as is. The admin's ClusterStatusView is this shape plus
+// addedViaApi (the control side knows which clusters came from the bootstrap and adds it).
+// Off the data path: built on demand.
 import type { ClusterConfig } from '../config/model/cluster';
 import type { ClusterManager } from '../engine/upstream/cluster-manager';
 import type { ClusterRuntime } from '../engine/upstream/cluster-runtime';
