@@ -5,71 +5,52 @@
 import type { AccessLogRecord } from './access-log-record';
 import { createAccessLogger, type AccessLogger } from './access-logger';
 
-/** What the TCP proxy reports about one finished connection. */
-export interface TcpSessionInfo {
-  readonly startTimeMs: number;
-  readonly durationMs: number;
-  readonly bytesReceived: number;
-  readonly bytesSent: number;
-  readonly upstreamHost: string;
-  readonly upstreamCluster: string;
-  readonly upstreamLocalAddress: string;
-  readonly downstreamLocalAddress: string;
-  readonly downstreamRemoteAddress: string;
-  readonly connectionId: number;
-  /** Envoy flags, e.g. 'UF' (connect failed), 'UH' (no healthy host), 'NR'. */
-  readonly responseFlags: string;
-  readonly upstreamTransportFailureReason?: string;
-  readonly connectionTerminationDetails?: string;
-}
+/** What the TCP proxy reports about one finished connection: the record's connection-level
+ * fields (responseFlags e.g. 'UF' connect failed, 'UH' no healthy host, 'NR'). */
+export type TcpSessionInfo = Pick<
+  AccessLogRecord,
+  | 'startTimeMs'
+  | 'durationMs'
+  | 'bytesReceived'
+  | 'bytesSent'
+  | 'upstreamHost'
+  | 'upstreamCluster'
+  | 'upstreamLocalAddress'
+  | 'downstreamLocalAddress'
+  | 'downstreamRemoteAddress'
+  | 'connectionId'
+  | 'responseFlags'
+> &
+  Partial<Pick<AccessLogRecord, 'upstreamTransportFailureReason' | 'connectionTerminationDetails'>>;
 
-class TcpRecord implements AccessLogRecord {
-  readonly requestDurationMs = -1;
-  readonly responseDurationMs = -1;
-  readonly requestHeaders = null;
-  readonly responseHeaders = null;
-  readonly responseTrailers = null;
-  readonly method = '';
-  readonly path = '';
-  readonly authority = '';
-  readonly scheme = '';
-  readonly protocol = '';
-  readonly responseCode = 0;
-  readonly responseCodeDetails = '';
-  readonly requestedServerName = '';
-  readonly routeName = '';
-  readonly isHealthCheck = false;
-  readonly attemptCount = 1;
-  readonly startTimeMs: number;
-  readonly durationMs: number;
-  readonly bytesReceived: number;
-  readonly bytesSent: number;
-  readonly upstreamHost: string;
-  readonly upstreamCluster: string;
-  readonly upstreamLocalAddress: string;
-  readonly downstreamLocalAddress: string;
-  readonly downstreamRemoteAddress: string;
-  readonly downstreamDirectRemoteAddress: string;
-  readonly connectionId: number;
-  readonly responseFlags: string;
-  readonly upstreamTransportFailureReason: string;
-  readonly connectionTerminationDetails: string;
-  constructor(i: TcpSessionInfo) {
-    this.startTimeMs = i.startTimeMs;
-    this.durationMs = i.durationMs;
-    this.bytesReceived = i.bytesReceived;
-    this.bytesSent = i.bytesSent;
-    this.upstreamHost = i.upstreamHost;
-    this.upstreamCluster = i.upstreamCluster;
-    this.upstreamLocalAddress = i.upstreamLocalAddress;
-    this.downstreamLocalAddress = i.downstreamLocalAddress;
-    this.downstreamRemoteAddress = i.downstreamRemoteAddress;
-    this.downstreamDirectRemoteAddress = i.downstreamRemoteAddress;
-    this.connectionId = i.connectionId;
-    this.responseFlags = i.responseFlags;
-    this.upstreamTransportFailureReason = i.upstreamTransportFailureReason ?? '';
-    this.connectionTerminationDetails = i.connectionTerminationDetails ?? '';
-  }
+/** The rest of a record for a TCP connection: what only HTTP streams have. */
+const TCP_ONLY = {
+  requestDurationMs: -1,
+  responseDurationMs: -1,
+  requestHeaders: null,
+  responseHeaders: null,
+  responseTrailers: null,
+  method: '',
+  path: '',
+  authority: '',
+  scheme: '',
+  protocol: '',
+  responseCode: 0,
+  responseCodeDetails: '',
+  requestedServerName: '',
+  routeName: '',
+  isHealthCheck: false,
+  attemptCount: 1,
+} as const;
+
+function tcpRecord(i: TcpSessionInfo): AccessLogRecord {
+  return {
+    ...TCP_ONLY,
+    ...i,
+    downstreamDirectRemoteAddress: i.downstreamRemoteAddress,
+    upstreamTransportFailureReason: i.upstreamTransportFailureReason ?? '',
+    connectionTerminationDetails: i.connectionTerminationDetails ?? '',
+  };
 }
 
 export class TcpAccessLog {
@@ -82,7 +63,7 @@ export class TcpAccessLog {
   }
   log(info: TcpSessionInfo): void {
     if (this.loggers.length === 0) return;
-    const rec = new TcpRecord(info);
+    const rec = tcpRecord(info);
     for (const l of this.loggers) l.log(rec);
   }
 }
