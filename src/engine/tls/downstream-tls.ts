@@ -10,6 +10,7 @@
 // server preference and a client whose list has no overlap continues without ALPN (Node would
 // send no_application_protocol, so we omit ALPN when the inspected list has no overlap).
 import * as tls from 'node:tls';
+import { awaitHandshake } from './handshake';
 import type * as net from 'node:net';
 import type { SecretConfig } from '../../config/model/secret';
 import type { DownstreamTlsContextConfig } from '../../config/model/tls';
@@ -145,32 +146,29 @@ export class DownstreamTlsProvider {
       };
     }
     const t = new tls.TLSSocket(socket, opts);
-    let settled = false;
-    const timer = setTimeout(() => finish(new Error('tls handshake timed out')), DOWNSTREAM_HANDSHAKE_TIMEOUT_MS);
-    const finish = (err: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      t.off('error', onError);
-      if (err) {
+    awaitHandshake(
+      t,
+      socket,
+      {
+        event: 'secure',
+        timeoutMs: DOWNSTREAM_HANDSHAKE_TIMEOUT_MS,
+        timeoutMessage: 'tls handshake timed out',
+        closedMessage: 'connection closed during tls handshake',
+        check: () => {
+          const err = this.verifyPeer(t, verifying, acceptUntrusted);
+          if (!err) {
+            this.stats.handshake.inc();
+            if (t.isSessionReused()) this.stats.sessionReused.inc();
+          }
+          return err;
+        },
+      },
+      (err) => {
+        if (!err) return done(null, t);
         this.stats.connectionError.inc();
-        t.destroy();
-        socket.destroy();
-        return done(err, undefined);
-      }
-      done(null, t);
-    };
-    const onError = (err: Error): void => finish(err);
-    t.on('error', onError);
-    t.once('close', () => finish(new Error('connection closed during tls handshake')));
-    t.once('secure', () => {
-      const err = this.verifyPeer(t, verifying, acceptUntrusted);
-      if (!err) {
-        this.stats.handshake.inc();
-        if (t.isSessionReused()) this.stats.sessionReused.inc();
-      }
-      finish(err);
-    });
+        done(err, undefined);
+      },
+    );
   }
 
   private verifyPeer(t: tls.TLSSocket, verifying: boolean, acceptUntrusted: boolean): Error | null {

@@ -8,6 +8,7 @@
 // the server certificate is not verified at all.
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
+import { awaitHandshake } from './handshake';
 import type { TransportSocketConfig } from '../../config/model/listener';
 import type { SecretConfig } from '../../config/model/secret';
 import type { UpstreamTlsContextConfig } from '../../config/model/tls';
@@ -123,27 +124,21 @@ function startClient(
       if (state.sessions.size > 16) state.sessions.delete(state.sessions.keys().next().value as string);
     });
   }
-  let settled = false;
-  const timer = setTimeout(() => finish(new Error('upstream tls handshake timed out')), timeoutMs);
-  const finish = (err: Error | null): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    t.off('error', onError);
-    if (err) {
-      t.destroy();
-      socket.destroy();
-      return done(err, undefined);
-    }
-    done(null, { socket: t, ...(t.alpnProtocol ? { alpn: t.alpnProtocol } : {}) });
-  };
-  const onError = (err: Error): void => finish(err);
-  t.on('error', onError);
-  t.once('close', () => finish(new Error('upstream closed during tls handshake')));
-  t.once('secureConnect', () => {
-    if (verifyChain && !t.authorized) return finish(new Error(`upstream certificate verification failed: ${String(t.authorizationError)}`));
-    // A resumed session was verified when it was first established under this same context.
-    if (sanCheck && !t.isSessionReused() && !sanCheck(parseSubjectAltNames(t.getPeerCertificate().subjectaltname))) return finish(new Error('upstream certificate SAN does not match'));
-    finish(null);
-  });
+  awaitHandshake(
+    t,
+    socket,
+    {
+      event: 'secureConnect',
+      timeoutMs,
+      timeoutMessage: 'upstream tls handshake timed out',
+      closedMessage: 'upstream closed during tls handshake',
+      check: () => {
+        if (verifyChain && !t.authorized) return new Error(`upstream certificate verification failed: ${String(t.authorizationError)}`);
+        // A resumed session was verified when it was first established under this same context.
+        if (sanCheck && !t.isSessionReused() && !sanCheck(parseSubjectAltNames(t.getPeerCertificate().subjectaltname))) return new Error('upstream certificate SAN does not match');
+        return null;
+      },
+    },
+    (err) => (err ? done(err, undefined) : done(null, { socket: t, ...(t.alpnProtocol ? { alpn: t.alpnProtocol } : {}) })),
+  );
 }
