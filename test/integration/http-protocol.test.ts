@@ -24,6 +24,32 @@ const SERVICE = {
   stream: { path: '/test.Echo/Stream', requestStream: true, responseStream: true, requestSerialize: identity.serialize, requestDeserialize: identity.deserialize, responseSerialize: identity.serialize, responseDeserialize: identity.deserialize },
 } as const;
 
+
+/**
+ * Opens a raw connection, sends `head`, sends `payload` once after the response head arrived,
+ * and resolves with everything read as soon as it ends with `until` (the upstream's echo).
+ */
+function tunnel(port: number, head: string, payload: string, until: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let sent = false;
+    c.on('error', reject);
+    c.on('data', (d) => {
+      buf += d.toString();
+      if (!sent && buf.includes('\r\n\r\n')) {
+        sent = true;
+        c.write(payload);
+      }
+      if (buf.endsWith(until)) {
+        c.destroy();
+        resolve(buf);
+      }
+    });
+    c.write(head);
+  });
+}
+
 describe('HTTP protocol edges through the HCM', () => {
   let up: Awaited<ReturnType<typeof upstream>>;
   let ws: net.Server;
@@ -180,40 +206,15 @@ describe('HTTP protocol edges through the HCM', () => {
   });
 
   it('upgrade: websocket per upgrade_configs is tunnelled both ways', async () => {
-    const got = await new Promise<string>((resolve, reject) => {
-      const c = net.connect(h.port(), '127.0.0.1');
-      let buf = '';
-      c.on('error', reject);
-      c.on('data', (d) => {
-        buf += d.toString();
-        if (buf.includes('\r\n\r\n') && !buf.includes('ping')) c.write('ping');
-        if (buf.endsWith('ping')) {
-          c.destroy();
-          resolve(buf);
-        }
-      });
-      c.write('GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
-    });
+    const got = await tunnel(h.port(), 'GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', 'ping', 'ping');
     expect(got).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
     expect(got.endsWith('ping')).toBe(true);
   });
 
   it('CONNECT is forwarded upstream and tunnels after the 2xx', async () => {
-    const got = await new Promise<string>((resolve, reject) => {
-      const c = net.connect(h.port(), '127.0.0.1');
-      let buf = '';
-      c.on('error', reject);
-      c.on('data', (d) => {
-        buf += d.toString();
-        if (buf.includes('\r\n\r\n') && !buf.includes('tunnel:')) c.write('x');
-        if (buf.endsWith('tunnel:x')) {
-          c.destroy();
-          resolve(buf);
-        }
-      });
-      c.write('CONNECT backend.example:443 HTTP/1.1\r\nHost: backend.example:443\r\n\r\n');
-    });
+    const got = await tunnel(h.port(), 'CONNECT backend.example:443 HTTP/1.1\r\nHost: backend.example:443\r\n\r\n', 'x', 'tunnel:x');
     expect(got).toMatch(/^HTTP\/1\.1 200 /);
+    expect(got.endsWith('tunnel:x')).toBe(true);
   });
 
   it('fault abort from headers, then access logs in Istio text format and JSON', async () => {
