@@ -194,8 +194,10 @@ export class ClusterRuntime {
    * changed, not on every refresh: most of 10,000 clusters are never picked on a given worker.
    */
   private prioritySet: PrioritySet | undefined;
-  private lbStale = true;
   private lb: LoadBalancer | undefined;
+  /** hostSetVersion the PrioritySet and the LB were last built for (-1: never). */
+  private psVersion = -1;
+  private lbVersion = -1;
   private lastPanic = 0;
   private readonly healthCheckers: HealthChecker[] = [];
   private readonly outlier: OutlierDetector | undefined;
@@ -464,8 +466,7 @@ export class ClusterRuntime {
    */
   refresh(): void {
     if (this.destroyed) return;
-    this.lbStale = true;
-    // Unique across runtimes: zone-aware LBs compare the local cluster's version.
+    // The PrioritySet and LB are stale from here on. Unique across runtimes: zone-aware LBs compare the local cluster's version.
     this.hostSetVersion = ++hostSetVersionSeq;
     let healthy = 0;
     let degraded = 0;
@@ -525,9 +526,9 @@ export class ClusterRuntime {
 
   /** The PrioritySet and LB for the current hosts, rebuilt if membership or health changed. */
   private ensureLb(): LoadBalancer {
-    if (this.lb && !this.lbStale) return this.lb;
+    if (this.lb && this.lbVersion === this.hostSetVersion) return this.lb;
     const ps = this.currentPrioritySet();
-    this.lbStale = false;
+    this.lbVersion = this.hostSetVersion;
     if (this.lb) this.lb.refresh(ps);
     else if (this.config.lbSubset) this.lb = new SubsetLoadBalancer(this.config.lbSubset, lbOptionsFor(this.config), ps, subsetLbStats(this.scope), undefined, this.lbEnvironment());
     else this.lb = createLoadBalancer(lbOptionsFor(this.config), ps, undefined, this.lbEnvironment());
@@ -547,8 +548,6 @@ export class ClusterRuntime {
     });
     return this.prioritySet;
   }
-  /** hostSetVersion the current prioritySet was built for. */
-  private psVersion = -1;
 
   /** Next host, or undefined when none can be picked (router: 503 UH / no healthy upstream). */
   chooseHost(ctx?: PickContext | null): Host | undefined {
