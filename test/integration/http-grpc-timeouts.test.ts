@@ -7,12 +7,13 @@
 // - HCM common_http_protocol_options.max_stream_duration and route max_stream_duration on HTTP:
 //   504 once the request was received, 408 while it is still arriving.
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { cluster, hcmBootstrap, parseResponse, rawRequest, startHarness, upstream, type HttpHarness } from '../support/http-harness';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string) => ({ path: `/test.Slow/${name}`, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
-const SERVICE = { capped: method('Capped'), offset: method('Offset'), legacy: method('Legacy'), plain: method('Plain') };
+const SERVICE = { capped: method('Capped'), held: method('Held'), offset: method('Offset'), legacy: method('Legacy'), plain: method('Plain') };
 
 type Client = Record<keyof typeof SERVICE, (req: Buffer, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void>;
 
@@ -22,6 +23,10 @@ describe('gRPC timeouts and max_stream_duration', () => {
   let hcmLimited: HttpHarness;
   let slowHttp: Awaited<ReturnType<typeof upstream>>;
   let client: Client;
+  /** A raw HTTP/2 upstream that records grpc-timeout and never answers: only the proxy can end
+   * the call (a grpc-js server would race the proxy with the same capped deadline). */
+  let held: http2.Http2Server;
+  const heldSessions: http2.ServerHttp2Session[] = [];
   /** Time left until the deadline the upstream was given (ms; Infinity for none), per method. */
   const seenTimeout = new Map<string, number>();
 
@@ -34,18 +39,28 @@ describe('gRPC timeouts and max_stream_duration', () => {
       setTimeout(() => cb(null, Buffer.from('done')), Number(call.request.toString())).unref();
     };
     server.addService(SERVICE as unknown as grpc.ServiceDefinition, { capped: handler('capped'), offset: handler('offset'), legacy: handler('legacy'), plain: handler('plain') });
+    held = http2.createServer();
+    held.on('session', (sess) => heldSessions.push(sess));
+    held.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      const m = /^(\d+)([HMSmun])$/.exec(String(headers['grpc-timeout'] ?? ''));
+      const unitMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+      seenTimeout.set('held', m ? Number(m[1]) * unitMs[m[2]!]! : Infinity);
+    });
+    const heldPort = await new Promise<number>((r) => held.listen(0, '127.0.0.1', () => r((held.address() as net.AddressInfo).port)));
     const grpcPort = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     slowHttp = await upstream((req, res) => setTimeout(() => res.end('late'), Number(/delay=(\d+)/.exec(req.url)?.[1] ?? 0)).unref());
     const h2 = { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } } };
     h = await startHarness(
       hcmBootstrap({
-        clusters: [cluster('grpc', [grpcPort], h2), cluster('http', [slowHttp.port])],
+        clusters: [cluster('grpc', [grpcPort], h2), cluster('held', [heldPort], h2), cluster('http', [slowHttp.port])],
         virtualHosts: [
           {
             name: 'all',
             domains: ['*'],
             routes: [
               { match: { path: '/test.Slow/Capped' }, route: { cluster: 'grpc', max_stream_duration: { grpc_timeout_header_max: '0.3s' } } },
+              { match: { path: '/test.Slow/Held' }, route: { cluster: 'held', max_stream_duration: { grpc_timeout_header_max: '0.3s' } } },
               { match: { path: '/test.Slow/Offset' }, route: { cluster: 'grpc', max_stream_duration: { grpc_timeout_header_max: '0s', grpc_timeout_header_offset: '0.2s' } } },
               { match: { path: '/test.Slow/Legacy' }, route: { cluster: 'grpc', max_grpc_timeout: '0.3s' } },
               { match: { path: '/test.Slow/Plain' }, route: { cluster: 'grpc', timeout: '0s' } },
@@ -81,6 +96,8 @@ describe('gRPC timeouts and max_stream_duration', () => {
     h.close();
     hcmLimited.close();
     server.forceShutdown();
+    for (const sess of heldSessions) sess.destroy();
+    held.close();
     await slowHttp.close();
   });
 
@@ -92,14 +109,14 @@ describe('gRPC timeouts and max_stream_duration', () => {
 
   it('grpc_timeout_header_max caps the client deadline: DEADLINE_EXCEEDED from the proxy at the cap', async () => {
     const before = h.counter('http.ingress.downstream_rq_max_duration_reached');
-    const r = await call('capped', 2000, 10_000);
+    const r = await call('held', 0, 10_000);
     expect(r.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(r.ms).toBeGreaterThanOrEqual(280);
     expect(r.ms).toBeLessThan(1500);
     expect(h.counter('http.ingress.downstream_rq_max_duration_reached')).toBe(before + 1);
-    // The upstream was told the capped deadline (grpc-timeout: 300m).
-    expect(seenTimeout.get('capped')).toBeLessThanOrEqual(300);
-    expect(seenTimeout.get('capped')).toBeGreaterThan(200);
+    // The upstream was told the capped deadline (grpc-timeout: 300m, less the time already spent).
+    expect(seenTimeout.get('held')).toBeLessThanOrEqual(300);
+    expect(seenTimeout.get('held')).toBeGreaterThan(200);
   });
 
   it('a deadline under the cap is kept; a fast call succeeds', async () => {
